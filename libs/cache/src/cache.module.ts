@@ -1,0 +1,51 @@
+import { Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { CACHE_OPTIONS, CACHE_STORE } from './cache.constants';
+import { CACHE_MODULE_OPTIONS, ConfigurableCacheModule } from './cache.module-definition';
+import { CacheService } from './cache.service';
+import { CacheEngine } from './engine/cache-engine';
+import { OperationRunner } from './engine/operation-runner';
+import { CacheExplorer } from './explorer/cache.explorer';
+import { CacheInterceptor } from './interceptors/cache.interceptor';
+import type { CacheModuleOptions } from './options/cache-options.interface';
+import { type NormalizedCacheOptions, normalizeCacheOptions } from './options/normalize-options';
+import { CacheConnections } from './stores/cache-connections';
+
+/**
+ * Caching for a Nest application: registers the Redis connection, the policy registry, the engine, the
+ * {@link CacheService}, the explorer that wraps decorated provider methods and the interceptor that serves decorated
+ * controller handlers.
+ * @example
+ * CacheModule.forRoot({ redis: 'redis://localhost:6379', namespace: 'certs', policies: { credential: { ttl: '10m' } } })
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: CACHE_OPTIONS,
+      useFactory: (options: CacheModuleOptions) => normalizeCacheOptions(options),
+      inject: [CACHE_MODULE_OPTIONS],
+    },
+    CacheConnections,
+    { provide: CACHE_STORE, useFactory: (connections: CacheConnections) => connections.store, inject: [CacheConnections] },
+    CacheEngine,
+    OperationRunner,
+    CacheService,
+    CacheExplorer,
+    CacheInterceptor,
+    { provide: APP_INTERCEPTOR, useExisting: CacheInterceptor },
+  ],
+  exports: [CacheService, CACHE_OPTIONS, CACHE_STORE],
+})
+export class CacheModule extends ConfigurableCacheModule implements OnModuleInit {
+  constructor(
+    private readonly connections: CacheConnections,
+    @Inject(CACHE_OPTIONS) private readonly options: NormalizedCacheOptions,
+  ) {
+    super();
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.connections.ready(this.options.namespace, this.options.policies.names);
+  }
+}

@@ -1,0 +1,56 @@
+import { DecodeError, EncodeError } from '../cache.errors';
+import type { CacheCodec } from '../serialization/codec.interface';
+
+/**
+ * The envelope stored for every entry: the value plus what the engine needs to judge it. Encoded with the policy's
+ * codec, so a JSON entry stays readable in redis-cli: `{"v":{...},"f":1732300000000,"l":12}`.
+ */
+export interface CacheEntry<T = unknown> {
+  readonly value: T;
+  /** Epoch milliseconds after which the entry is no longer fresh. */
+  readonly freshUntil: number;
+  /** How long the loader took to produce the value, in milliseconds. */
+  readonly loadMs: number;
+}
+
+interface EncodedEnvelope {
+  v: unknown;
+  f: number;
+  l: number;
+}
+
+/** Encodes an entry; throws {@link EncodeError} when the codec refuses the value. */
+export function encodeEntry(codec: CacheCodec, entry: CacheEntry): Buffer {
+  const envelope: EncodedEnvelope = { v: entry.value, f: entry.freshUntil, l: entry.loadMs };
+  try {
+    return codec.encode(envelope);
+  } catch (error) {
+    throw new EncodeError(codec.name, error);
+  }
+}
+
+/**
+ * Decodes stored bytes; throws {@link DecodeError} for bytes that are corrupt, of another codec, or not an envelope
+ * of this library (a foreign writer's value under the same key).
+ */
+export function decodeEntry<T>(codec: CacheCodec, bytes: Buffer): CacheEntry<T> {
+  let envelope: unknown;
+  try {
+    envelope = codec.decode(bytes);
+  } catch (error) {
+    throw new DecodeError(codec.name, error);
+  }
+  if (!isEnvelope(envelope)) throw new DecodeError(codec.name, 'not an entry written by this cache');
+  return { value: envelope.v as T, freshUntil: envelope.f, loadMs: envelope.l };
+}
+
+function isEnvelope(candidate: unknown): candidate is EncodedEnvelope {
+  if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) return false;
+  const envelope = candidate as Record<string, unknown>;
+  return (
+    Object.prototype.hasOwnProperty.call(envelope, 'v') &&
+    typeof envelope.f === 'number' &&
+    typeof envelope.l === 'number' &&
+    Object.keys(envelope).length === 3
+  );
+}

@@ -1,0 +1,179 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CACHE_OPTIONS } from '../cache.constants';
+import { InvalidDecoratorError } from '../cache.errors';
+import type { CacheEvictOptions, CacheOperation } from '../decorators/cache-operation';
+import { qualifyKey } from '../keys/key-builder';
+import { type CompiledKey, compileKey } from '../keys/key-template';
+import type { NormalizedCacheOptions } from '../options/normalize-options';
+import { parseDuration } from '../options/duration';
+import type { ResolvedPolicy } from '../policies/resolved-policy';
+import { CacheEngine, type CacheResult } from './cache-engine';
+
+/**
+ * Applies a method's recorded decorators around one call. Operations are compiled once at start-up (policies
+ * resolved, key templates parsed), so a misconfigured decorator fails the application's start, never a request.
+ */
+
+interface CompiledCacheable {
+  readonly key: CompiledKey;
+  readonly policy: ResolvedPolicy;
+  readonly ttlMs: number | undefined;
+  readonly condition: ((args: unknown[]) => boolean) | undefined;
+  readonly unless: ((result: unknown, args: unknown[]) => boolean) | undefined;
+}
+
+interface CompiledWriteThrough {
+  readonly key: CompiledKey;
+  readonly policy: ResolvedPolicy;
+  readonly ttlMs: number | undefined;
+  readonly value: ((result: unknown, args: unknown[]) => unknown) | undefined;
+}
+
+interface CompiledEvict {
+  readonly keys: readonly CompiledKey[];
+  /** `true`: the whole namespace; a key: that key and everything under `key:`. */
+  readonly allEntries: true | CompiledKey | undefined;
+}
+
+/** A method's operations, ready to run. */
+export interface CompiledOperations {
+  /** `Class.method`, for logs. */
+  readonly where: string;
+  readonly cacheable: CompiledCacheable | undefined;
+  readonly writeThroughs: readonly CompiledWriteThrough[];
+  readonly evictsBefore: readonly CompiledEvict[];
+  readonly evictsAfter: readonly CompiledEvict[];
+}
+
+@Injectable()
+export class OperationRunner {
+  private readonly logger = new Logger('Cache');
+  private readonly compiledByMethod = new WeakMap<object, CompiledOperations>();
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly engine: CacheEngine,
+    @Inject(CACHE_OPTIONS) private readonly options: NormalizedCacheOptions,
+  ) {}
+
+  /**
+   * Compiles (once per method) the operations recorded on `method`.
+   * @throws CacheError naming `where` when a policy is unknown or a decorator is misconfigured
+   */
+  compile(method: object, operations: readonly CacheOperation[], where: string): CompiledOperations {
+    const known = this.compiledByMethod.get(method);
+    if (known) return known;
+    const compiled = this.compileOperations(operations, where);
+    this.compiledByMethod.set(method, compiled);
+    return compiled;
+  }
+
+  /**
+   * Runs one call through its operations: evictions before, cache-aside around, write-through and evictions after.
+   * The method's own errors propagate untouched; cache failures never replace its result.
+   */
+  async run(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
+    await Promise.all(compiled.evictsBefore.map((evict) => this.evict(compiled, evict, args, undefined)));
+    const result = await this.readThrough(compiled, args, invoke);
+    await Promise.all([
+      ...compiled.writeThroughs.map((write) => this.writeThrough(compiled, write, args, result.value)),
+      ...compiled.evictsAfter.map((evict) => this.evict(compiled, evict, args, result.value)),
+    ]);
+    return result;
+  }
+
+  private async readThrough(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
+    const cacheable = compiled.cacheable;
+    if (!cacheable || (cacheable.condition && !cacheable.condition(args))) {
+      return { value: await invoke(), status: 'BYPASS' };
+    }
+    const key = this.keyOf(compiled, cacheable.key, args, undefined);
+    if (key === undefined) return { value: await invoke(), status: 'BYPASS' };
+    const unless = cacheable.unless;
+    return this.engine.getOrLoad(key, cacheable.policy, invoke, {
+      ttlMs: cacheable.ttlMs,
+      shouldCache: unless ? (value) => !unless(value, args) : undefined,
+    });
+  }
+
+  private async writeThrough(compiled: CompiledOperations, write: CompiledWriteThrough, args: unknown[], result: unknown): Promise<void> {
+    const key = this.keyOf(compiled, write.key, args, result);
+    if (key === undefined) return;
+    const value = write.value ? write.value(result, args) : result;
+    await this.engine.writeThrough(key, value, write.policy, write.ttlMs);
+  }
+
+  private async evict(compiled: CompiledOperations, evict: CompiledEvict, args: unknown[], result: unknown): Promise<void> {
+    const keys = evict.keys.map((key) => this.keyOf(compiled, key, args, result)).filter((key) => key !== undefined);
+    const work: Array<Promise<unknown>> = [this.engine.delete(keys)];
+    if (evict.allEntries === true) {
+      work.push(this.engine.deleteByPrefix(`${this.options.namespace}:`));
+    } else if (evict.allEntries) {
+      const group = this.keyOf(compiled, evict.allEntries, args, result);
+      if (group !== undefined) work.push(this.engine.delete([group]), this.engine.deleteByPrefix(`${group}:`));
+    }
+    await Promise.all(work);
+  }
+
+  /** The full key of one call; undefined (and one warning) when the key function throws. */
+  private keyOf(compiled: CompiledOperations, key: CompiledKey, args: unknown[], result: unknown): string | undefined {
+    try {
+      return qualifyKey(this.options.namespace, key(args, result), this.options.maxKeyLength);
+    } catch (error) {
+      if (!this.warned.has(compiled.where)) {
+        this.warned.add(compiled.where);
+        this.logger.warn(`${compiled.where}: cannot build the cache key (${(error as Error).message}); call not cached`);
+      }
+      return undefined;
+    }
+  }
+
+  private compileOperations(operations: readonly CacheOperation[], where: string): CompiledOperations {
+    const policies = this.options.policies;
+    const ttlOf = (ttl: unknown) => (ttl === undefined ? undefined : parseDuration(ttl, `${where} ttl`));
+    const cacheables = operations.filter((operation) => operation.kind === 'cacheable');
+    const writeThroughs = operations.filter((operation) => operation.kind === 'writeThrough');
+    if (cacheables.length > 1) throw new InvalidDecoratorError(where, 'has more than one @Cacheable');
+    if (cacheables.length && writeThroughs.length) {
+      throw new InvalidDecoratorError(where, 'cannot be both @Cacheable (a read) and @WriteThrough (a write)');
+    }
+    const cacheable = cacheables[0];
+    const evicts = operations.filter((operation) => operation.kind === 'evict');
+    return {
+      where,
+      cacheable: cacheable && {
+        key: compileKey(requireKey(cacheable.key, where, '@Cacheable'), where, false),
+        policy: policies.resolve(cacheable.policy, where),
+        ttlMs: ttlOf(cacheable.ttl),
+        condition: cacheable.condition as CompiledCacheable['condition'],
+        unless: cacheable.unless as CompiledCacheable['unless'],
+      },
+      writeThroughs: writeThroughs.map((write) => ({
+        key: compileKey(requireKey(write.key, where, '@WriteThrough'), where, true),
+        policy: policies.resolve(write.policy, where),
+        ttlMs: ttlOf(write.ttl),
+        value: write.value as CompiledWriteThrough['value'],
+      })),
+      evictsBefore: evicts.filter((evict) => evict.beforeInvocation).map((evict) => compileEvict(evict, where)),
+      evictsAfter: evicts.filter((evict) => !evict.beforeInvocation).map((evict) => compileEvict(evict, where)),
+    };
+  }
+}
+
+function compileEvict(evict: CacheEvictOptions, where: string): CompiledEvict {
+  const resultAvailable = !evict.beforeInvocation;
+  const specs = [...(evict.key !== undefined ? [evict.key] : []), ...(evict.keys ?? [])];
+  if (specs.length === 0 && !evict.allEntries) {
+    throw new InvalidDecoratorError(where, '@CacheEvict needs key, keys or allEntries');
+  }
+  return {
+    keys: specs.map((spec) => compileKey(spec, where, resultAvailable)),
+    allEntries:
+      evict.allEntries === true ? true : evict.allEntries ? compileKey(evict.allEntries, where, resultAvailable) : undefined,
+  };
+}
+
+function requireKey<T>(key: T | undefined, where: string, decorator: string): T {
+  if (key === undefined) throw new InvalidDecoratorError(where, `${decorator} needs a key`);
+  return key;
+}

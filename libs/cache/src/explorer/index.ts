@@ -1,0 +1,1 @@
+export { CacheExplorer } from './cache.explorer';

@@ -1,0 +1,13 @@
+export { CacheModule } from './cache.module';
+export type { CacheModuleExtras } from './cache.module-definition';
+export { CacheService, type CacheCallOptions } from './cache.service';
+export { CACHE_OPTIONS, CACHE_STORE, CACHE_STATUS_HEADER } from './cache.constants';
+export * from './cache.errors';
+export * from './decorators';
+export * from './options';
+export { PolicyRegistry, type ResolvedPolicy } from './policies';
+export { type CacheCodec, JsonCodec, MsgpackCodec } from './serialization';
+export { type CacheKeySpec, type KeyPart, type KeyResult } from './keys';
+export { type CacheStore, MemoryStore, type MemoryStoreOptions, RedisStore, type RedisStoreOptions } from './stores';
+export { CacheEngine, type CacheResult, type CacheStatus } from './engine/cache-engine';
+export { CacheInterceptor } from './interceptors';

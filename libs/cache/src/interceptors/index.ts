@@ -1,0 +1,1 @@
+export { CacheInterceptor } from './cache.interceptor';

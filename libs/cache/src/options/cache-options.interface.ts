@@ -1,0 +1,62 @@
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { CacheCodec } from '../serialization/codec.interface';
+import type { CacheStore } from '../stores/cache-store.interface';
+import type { Duration } from './duration';
+
+/** Name of a built-in codec, or a codec of your own. */
+export type CodecOption = 'json' | 'msgpack' | CacheCodec;
+
+/**
+ * How one type of data is cached. TTL is a product decision: set it from the staleness the data tolerates.
+ * @example { ttl: '10m', negativeTtl: '30s' }
+ */
+export interface CachePolicyOptions {
+  /** How long an entry stays fresh. Default: the default policy's, else 5 minutes. */
+  ttl?: Duration;
+  /**
+   * Random spread applied to every TTL written, as a fraction (0.1 = ±10 %), so that keys written together do
+   * not expire together. 0 turns it off. Default 0.1.
+   */
+  jitter?: number;
+  /**
+   * TTL for `null` results, which guards the database against repeated lookups of rows that do not exist.
+   * Not set (the default): `null` is not cached. `undefined` is never cached.
+   */
+  negativeTtl?: Duration;
+  /** `false` marks data that must never be cached (auth tokens): no key is ever read or written. Default true. */
+  cache?: boolean;
+  /** Codec of this policy's entries. Default: the module's codec. */
+  codec?: CodecOption;
+}
+
+/** `{ cluster: { nodes, options } }`: connect to a Redis Cluster. */
+export interface RedisClusterConnectionOptions {
+  cluster: { nodes: ClusterNode[]; options?: ClusterOptions };
+}
+
+/**
+ * Where the shared (L2) tier lives:
+ * - a URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS),
+ * - ioredis options (Sentinel included: `{ sentinels: [...], name: 'mymaster' }`),
+ * - `{ cluster: { nodes, options } }` for Redis Cluster,
+ * - an existing ioredis `Redis` or `Cluster` (the module never closes a connection it did not create).
+ */
+export type RedisConnectionOption = string | RedisOptions | RedisClusterConnectionOptions | Redis | Cluster;
+
+/** Options of {@link CacheModule.forRoot} and of the factory of {@link CacheModule.forRootAsync}. */
+export interface CacheModuleOptions {
+  /** The Redis to use as the shared tier. Omit it to run on the in-process store (tests, single-process demos). */
+  redis?: RedisConnectionOption;
+  /** A store of your own for the shared tier, instead of `redis`. */
+  store?: CacheStore;
+  /** Prefix of every key this module reads or writes, so several apps or environments share one Redis safely. */
+  namespace?: string;
+  /** Named policies, one per type of data. Decorators refer to them by name; unknown names fail start-up. */
+  policies?: Record<string, CachePolicyOptions>;
+  /** The policy of decorators and calls that name none: a policy name, or options. Default `{ ttl: '5m' }`. */
+  defaultPolicy?: string | CachePolicyOptions;
+  /** Default codec. 'json' (readable in redis-cli, Dates round-trip) unless set. */
+  codec?: CodecOption;
+  /** Longest a key may be before it is hashed. Default 200 characters. */
+  maxKeyLength?: number;
+}

@@ -1,0 +1,9 @@
+export type {
+  CacheModuleOptions,
+  CachePolicyOptions,
+  CodecOption,
+  RedisClusterConnectionOptions,
+  RedisConnectionOption,
+} from './cache-options.interface';
+export { type Duration, parseDuration } from './duration';
+export { type NormalizedCacheOptions, normalizeCacheOptions } from './normalize-options';

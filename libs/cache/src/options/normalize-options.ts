@@ -1,0 +1,43 @@
+import { InvalidOptionsError } from '../cache.errors';
+import { PolicyRegistry } from '../policies/policy-registry';
+import type { CacheModuleOptions, RedisConnectionOption } from './cache-options.interface';
+import type { CacheStore } from '../stores/cache-store.interface';
+
+/** Module options after normalisation; every provider of the module injects this, never the raw options. */
+export interface NormalizedCacheOptions {
+  readonly namespace: string;
+  readonly policies: PolicyRegistry;
+  readonly maxKeyLength: number;
+  readonly redis: RedisConnectionOption | undefined;
+  readonly store: CacheStore | undefined;
+}
+
+const NAMESPACE_PATTERN = /^[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*$/;
+const KNOWN_MODULE_FIELDS = new Set(['redis', 'store', 'namespace', 'policies', 'defaultPolicy', 'codec', 'maxKeyLength']);
+
+/** Validates module options once and fills in defaults. Every problem is reported with the option's path. */
+export function normalizeCacheOptions(options: CacheModuleOptions = {}): NormalizedCacheOptions {
+  for (const field of Object.keys(options)) {
+    if (!KNOWN_MODULE_FIELDS.has(field)) {
+      throw new InvalidOptionsError(field, `is not a CacheModule option (known: ${[...KNOWN_MODULE_FIELDS].join(', ')})`);
+    }
+  }
+  const namespace = options.namespace ?? 'cache';
+  if (typeof namespace !== 'string' || !NAMESPACE_PATTERN.test(namespace)) {
+    throw new InvalidOptionsError('namespace', `must be letters, digits, '_', '.', '-' in ':'-separated parts, got ${JSON.stringify(namespace)}`);
+  }
+  const maxKeyLength = options.maxKeyLength ?? 200;
+  if (!Number.isInteger(maxKeyLength) || maxKeyLength < namespace.length + 64) {
+    throw new InvalidOptionsError('maxKeyLength', `must be an integer of at least the namespace length + 64 (${namespace.length + 64})`);
+  }
+  if (options.redis !== undefined && options.store !== undefined) {
+    throw new InvalidOptionsError('store', 'cannot be combined with redis; give one of them');
+  }
+  return {
+    namespace,
+    policies: new PolicyRegistry(options.policies, options.defaultPolicy, options.codec ?? 'json'),
+    maxKeyLength,
+    redis: options.redis,
+    store: options.store,
+  };
+}

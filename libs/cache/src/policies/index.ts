@@ -1,0 +1,2 @@
+export { PolicyRegistry, DEFAULT_POLICY_NAME } from './policy-registry';
+export type { ResolvedPolicy } from './resolved-policy';

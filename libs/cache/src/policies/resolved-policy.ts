@@ -1,0 +1,14 @@
+import type { CacheCodec } from '../serialization/codec.interface';
+
+/** A policy after normalisation: every field set, durations in milliseconds. */
+export interface ResolvedPolicy {
+  readonly name: string;
+  /** false: never read or write the cache for this data. */
+  readonly cache: boolean;
+  readonly ttlMs: number;
+  /** Fraction of the TTL by which each write is randomly spread (0.1 = ±10 %). */
+  readonly jitter: number;
+  /** TTL of cached `null` results; undefined when null is not cached. */
+  readonly negativeTtlMs: number | undefined;
+  readonly codec: CacheCodec;
+}

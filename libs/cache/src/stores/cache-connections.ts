@@ -1,0 +1,48 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { CACHE_OPTIONS } from '../cache.constants';
+import type { NormalizedCacheOptions } from '../options/normalize-options';
+import type { CacheStore } from './cache-store.interface';
+import { MemoryStore } from './memory.store';
+import { describeConnection, openRedisConnection, type RedisConnection, waitUntilReady } from './redis-connection';
+import { RedisStore } from './redis.store';
+
+/** How long start-up waits for Redis before serving from loaders while it keeps trying. */
+const STARTUP_READY_TIMEOUT_MS = 3_000;
+
+/**
+ * Owns the module's connections: opens the one the options describe (or adopts the one given), builds the shared
+ * store on it, and on shutdown closes only what it opened.
+ */
+@Injectable()
+export class CacheConnections implements OnApplicationShutdown {
+  private readonly logger = new Logger('Cache');
+  /** The shared (L2) store. */
+  readonly store: CacheStore;
+  /** The Redis connection, when the store is Redis. */
+  readonly redis: RedisConnection | undefined;
+
+  constructor(@Inject(CACHE_OPTIONS) options: NormalizedCacheOptions) {
+    this.redis = options.redis === undefined ? undefined : openRedisConnection(options.redis);
+    this.store = options.store ?? (this.redis ? new RedisStore(this.redis.client) : new MemoryStore());
+  }
+
+  /** Waits (briefly) for Redis at start-up and says in one line where the cache lives. */
+  async ready(namespace: string, policies: readonly string[]): Promise<void> {
+    const summary = `namespace "${namespace}", policies: ${policies.join(', ') || '(default only)'}`;
+    if (!this.redis) {
+      this.logger.log(`cache on the ${this.store.name} store (not shared between processes); ${summary}`);
+      return;
+    }
+    const where = describeConnection(this.redis.client);
+    if (await waitUntilReady(this.redis.client, STARTUP_READY_TIMEOUT_MS)) {
+      this.logger.log(`cache on Redis ${where}; ${summary}`);
+    } else {
+      this.logger.warn(`Redis ${where} not answering; serving from loaders until it does; ${summary}`);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.redis?.owned) return;
+    await this.redis.client.quit().catch(() => this.redis?.client.disconnect());
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The I/O contract of a cache tier. A store moves opaque bytes; it knows nothing of policies, codecs or entries.
+ * Every method may reject (the engine decides what a failure means). One contract suite runs against every store.
+ */
+export interface CacheStore {
+  /** Short name for logs ('redis', 'memory'). */
+  readonly name: string;
+  /** The stored bytes, or undefined when the key is absent or expired. */
+  get(key: string): Promise<Buffer | undefined>;
+  /** Stores bytes under a key for `ttlMs` milliseconds (at least 1). */
+  set(key: string, value: Buffer, ttlMs: number): Promise<void>;
+  /** Deletes keys; resolves to how many existed. */
+  delete(keys: readonly string[]): Promise<number>;
+  /** Deletes every key that starts with `prefix`, in batches, without blocking the server. Resolves to the count. */
+  deleteByPrefix(prefix: string): Promise<number>;
+  /** Milliseconds until the key expires, or undefined when it does not exist. */
+  remainingTtl(key: string): Promise<number | undefined>;
+}

@@ -1,0 +1,45 @@
+import { LRUCache } from 'lru-cache';
+import type { CacheStore } from './cache-store.interface';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Most entries held before the least recently used are dropped. Default 10,000. */
+  maxEntries?: number;
+}
+
+/**
+ * An in-process store with the same contract as Redis: for unit tests, and for a single process that runs without
+ * Redis (the demo's fallback). It is not shared between processes.
+ */
+export class MemoryStore implements CacheStore {
+  readonly name = 'memory';
+  private readonly entries: LRUCache<string, Buffer>;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.entries = new LRUCache<string, Buffer>({ max: options.maxEntries ?? 10_000, ttlAutopurge: false });
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    return this.entries.get(key);
+  }
+
+  async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+    this.entries.set(key, value, { ttl: Math.max(1, Math.ceil(ttlMs)) });
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (const key of keys) if (this.entries.delete(key)) deleted++;
+    return deleted;
+  }
+
+  async deleteByPrefix(prefix: string): Promise<number> {
+    const matching = [...this.entries.keys()].filter((key) => key.startsWith(prefix));
+    return this.delete(matching);
+  }
+
+  async remainingTtl(key: string): Promise<number | undefined> {
+    if (!this.entries.has(key)) return undefined;
+    return this.entries.getRemainingTTL(key);
+  }
+}

@@ -1,0 +1,71 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisConnectionOption } from '../options/cache-options.interface';
+
+/** A Redis connection and whether this module created it (and so must close it). */
+export interface RedisConnection {
+  readonly client: Redis | Cluster;
+  readonly owned: boolean;
+}
+
+/**
+ * Connection defaults for a cache: fail fast rather than queue. A command issued while Redis is unreachable fails
+ * at once (the engine then serves from the loader) instead of waiting in an offline queue that would replay stale
+ * writes after recovery; reconnection goes on in the background with a capped backoff.
+ */
+const CACHE_CONNECTION_DEFAULTS: RedisOptions = {
+  enableAutoPipelining: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  connectTimeout: 2_000,
+  retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
+};
+
+/** Opens (or adopts) the connection described by the `redis` option. */
+export function openRedisConnection(option: RedisConnectionOption): RedisConnection {
+  if (option instanceof Redis || option instanceof Cluster) return { client: option, owned: false };
+  const client = createClient(option);
+  // Connection errors surface through failed commands, which the store guard logs once per outage.
+  client.on('error', () => undefined);
+  return { client, owned: true };
+}
+
+function createClient(option: Exclude<RedisConnectionOption, Redis | Cluster>): Redis | Cluster {
+  if (typeof option === 'string') return new Redis(option, CACHE_CONNECTION_DEFAULTS);
+  if ('cluster' in option) {
+    const { nodes, options = {} } = option.cluster;
+    return new Cluster(nodes, {
+      enableAutoPipelining: true,
+      enableOfflineQueue: false,
+      ...options,
+      redisOptions: { ...CACHE_CONNECTION_DEFAULTS, ...options.redisOptions },
+    });
+  }
+  return new Redis({ ...CACHE_CONNECTION_DEFAULTS, ...option });
+}
+
+/**
+ * Resolves once the connection is ready, or false after `timeoutMs`: start-up waits briefly for Redis but never
+ * fails because of it, since the cache must not be a reason for the app not to serve.
+ */
+export async function waitUntilReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return true;
+  if (client.status === 'wait') client.connect().catch(() => undefined);
+  return new Promise<boolean>((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    timer.unref();
+    client.once('ready', onReady);
+  });
+}
+
+/** host:port of a connection, for logs; never includes credentials. */
+export function describeConnection(client: Redis | Cluster): string {
+  if (client.isCluster) return 'cluster';
+  const { host, port, sentinels, name } = (client as Redis).options;
+  return sentinels?.length ? `sentinel(${name})` : `${host}:${port}`;
+}

@@ -1,0 +1,78 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { CacheStore } from './cache-store.interface';
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** Keys asked for per SCAN step and deleted per UNLINK when clearing by prefix. Default 500. */
+  scanBatchSize?: number;
+}
+
+/**
+ * The Redis tier: the only place that issues cache commands to Redis. Works on a single node, Sentinel and Cluster
+ * (multi-key commands are only sent where all keys share a slot, i.e. never on a Cluster).
+ */
+export class RedisStore implements CacheStore {
+  readonly name = 'redis';
+  private readonly scanBatchSize: number;
+
+  constructor(
+    private readonly client: Redis | Cluster,
+    options: RedisStoreOptions = {},
+  ) {
+    this.scanBatchSize = options.scanBatchSize ?? 500;
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    return (await this.client.getBuffer(key)) ?? undefined;
+  }
+
+  async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+    await this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    if (!this.client.isCluster) return (this.client as Redis).unlink(...keys);
+    // Keys of a Cluster live in different slots: one UNLINK each, which auto-pipelining batches per node.
+    const counts = await Promise.all(keys.map((key) => this.client.unlink(key)));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  async deleteByPrefix(prefix: string): Promise<number> {
+    const nodes = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    const counts = await Promise.all(nodes.map((node) => this.deleteByPrefixOnNode(node, prefix)));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  async remainingTtl(key: string): Promise<number | undefined> {
+    const ttl = await this.client.pttl(key);
+    return ttl === -2 ? undefined : ttl === -1 ? Number.POSITIVE_INFINITY : ttl;
+  }
+
+  /** SCAN + UNLINK in batches on one node: never KEYS, never one huge blocking command. */
+  private async deleteByPrefixOnNode(node: Redis, prefix: string): Promise<number> {
+    const match = `${escapeGlob(prefix)}*`;
+    let cursor = '0';
+    let deleted = 0;
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', this.scanBatchSize);
+      cursor = next;
+      if (keys.length === 0) continue;
+      if (this.client.isCluster) {
+        // Keys on one Cluster node may still span slots, so each is its own command (pipelined).
+        const pipeline = node.pipeline();
+        for (const key of keys) pipeline.unlink(key);
+        const results = (await pipeline.exec()) ?? [];
+        deleted += results.reduce((sum, [error, count]) => sum + (error ? 0 : Number(count)), 0);
+      } else {
+        deleted += await node.unlink(...keys);
+      }
+    } while (cursor !== '0');
+    return deleted;
+  }
+}
+
+/** Escapes the characters SCAN MATCH treats as a pattern, so a prefix matches only itself. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
