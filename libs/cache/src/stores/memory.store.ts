@@ -16,7 +16,9 @@ export class MemoryStore implements CacheStore {
   private readonly entries: LRUCache<string, Buffer>;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.entries = new LRUCache<string, Buffer>({ max: options.maxEntries ?? 10_000, ttlAutopurge: false });
+    // ttlResolution 0: lru-cache otherwise reuses a cached clock reading, which can predate an entry's start, so
+    // remainingTtl exceeded the TTL set and an entry could outlive its TTL while the event loop was busy.
+    this.entries = new LRUCache<string, Buffer>({ max: options.maxEntries ?? 10_000, ttlAutopurge: false, ttlResolution: 0 });
   }
 
   async get(key: string): Promise<Buffer | undefined> {
@@ -40,6 +42,7 @@ export class MemoryStore implements CacheStore {
 
   async remainingTtl(key: string): Promise<number | undefined> {
     if (!this.entries.has(key)) return undefined;
-    return this.entries.getRemainingTTL(key);
+    // Whole milliseconds, never above the TTL set, like Redis PTTL.
+    return Math.max(0, Math.floor(this.entries.getRemainingTTL(key)));
   }
 }
