@@ -13,16 +13,16 @@ const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 /**
  * Parses a {@link Duration} into whole milliseconds.
  * @param path where the value came from, for the error message (e.g. `policies.credential.ttl`)
- * @throws InvalidDurationError for negative, non-finite or malformed values
+ * @throws InvalidDurationError for negative, non-finite, over-large (> Number.MAX_SAFE_INTEGER ms) or malformed values
  */
 export function parseDuration(value: unknown, path: string): number {
-  if (typeof value === 'number') {
-    if (Number.isFinite(value) && value >= 0) return Math.round(value);
-    throw new InvalidDurationError(path, value);
-  }
+  let ms = Number.NaN;
+  if (typeof value === 'number') ms = value;
   if (typeof value === 'string') {
     const match = DURATION_PATTERN.exec(value.trim());
-    if (match) return Math.round(Number(match[1]) * UNIT_MS[match[2] as DurationUnit]);
+    if (match) ms = Number(match[1]) * UNIT_MS[match[2] as DurationUnit];
   }
+  // Also bounds strings such as '999…9ms', whose digits parse to Infinity (or past what Redis PX accepts).
+  if (ms >= 0 && ms <= Number.MAX_SAFE_INTEGER) return Math.round(ms);
   throw new InvalidDurationError(path, value);
 }
