@@ -15,17 +15,21 @@ export interface CachePolicyOptions {
   ttl?: Duration;
   /**
    * Random spread applied to every TTL written, as a fraction (0.1 = ±10 %), so that keys written together do
-   * not expire together. 0 turns it off. Default 0.1.
+   * not expire together. 0 turns it off. Default: the default policy's, else 0.1.
    */
   jitter?: number;
   /**
    * TTL for `null` results, which guards the database against repeated lookups of rows that do not exist.
-   * Not set (the default): `null` is not cached. `undefined` is never cached.
+   * Not set: the default policy's; when that has none, `null` is not cached. 0 turns it off. `undefined` is never
+   * cached.
    */
   negativeTtl?: Duration;
-  /** `false` marks data that must never be cached (auth tokens): no key is ever read or written. Default true. */
+  /**
+   * `false` marks data that must never be cached (auth tokens): no key is ever read or written. Default: the default
+   * policy's, else true.
+   */
   cache?: boolean;
-  /** Codec of this policy's entries. Default: the module's codec. */
+  /** Codec of this policy's entries. Default: the default policy's, else the module's codec. */
   codec?: CodecOption;
 }
 

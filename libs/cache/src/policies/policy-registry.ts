@@ -28,9 +28,10 @@ export class PolicyRegistry {
     const defaultOptions =
       typeof defaultPolicy === 'string' ? this.namedOptions(named, defaultPolicy) : (defaultPolicy ?? {});
     const baseName = typeof defaultPolicy === 'string' ? defaultPolicy : DEFAULT_POLICY_NAME;
-    const base = resolvePolicy(baseName, defaultOptions, undefined, moduleCodec);
+    const basePath = typeof defaultPolicy === 'string' ? `policies.${defaultPolicy}` : 'defaultPolicy';
+    const base = resolvePolicy(baseName, basePath, defaultOptions, undefined, moduleCodec);
     for (const [name, options] of Object.entries(named)) {
-      this.policies.set(name, resolvePolicy(name, options, base, moduleCodec));
+      this.policies.set(name, resolvePolicy(name, `policies.${name}`, options, base, moduleCodec));
     }
     this.defaultPolicy = this.policies.get(baseName) ?? base;
   }
@@ -53,19 +54,21 @@ export class PolicyRegistry {
   }
 
   private namedOptions(named: Record<string, CachePolicyOptions>, name: string): CachePolicyOptions {
-    const options = named[name];
+    // Own properties only: 'toString' or 'constructor' must not resolve to Object.prototype's members.
+    const options = Object.prototype.hasOwnProperty.call(named, name) ? named[name] : undefined;
     if (!options) throw new UnknownPolicyError(name, Object.keys(named), 'defaultPolicy');
     return options;
   }
 }
 
+/** @param path where the options were given, for error messages (`policies.<name>` or `defaultPolicy`) */
 function resolvePolicy(
   name: string,
+  path: string,
   options: CachePolicyOptions,
   base: ResolvedPolicy | undefined,
   moduleCodec: CodecOption,
 ): ResolvedPolicy {
-  const path = base ? `policies.${name}` : 'defaultPolicy';
   if (options === null || typeof options !== 'object') throw new InvalidOptionsError(path, 'must be an object');
   for (const field of Object.keys(options)) {
     if (!KNOWN_POLICY_FIELDS.has(field as keyof CachePolicyOptions)) {
@@ -73,7 +76,7 @@ function resolvePolicy(
     }
   }
   const ttlMs = options.ttl === undefined ? (base?.ttlMs ?? DEFAULT_TTL_MS) : parseDuration(options.ttl, `${path}.ttl`);
-  const cache = options.cache ?? true;
+  const cache = options.cache ?? base?.cache ?? true;
   if (typeof cache !== 'boolean') throw new InvalidOptionsError(`${path}.cache`, 'must be true or false');
   if (cache && ttlMs <= 0) throw new InvalidOptionsError(`${path}.ttl`, 'must be greater than 0');
   const jitter = options.jitter ?? base?.jitter ?? DEFAULT_JITTER;
