@@ -1,11 +1,15 @@
 import type { CacheCodec } from './codec.interface';
 
 const DATE_TAG = '$date';
+/** Wraps a plain object that would otherwise be read back as a tag: `{"$escaped":[["$date","..."]]}`. */
+const ESCAPE_TAG = '$escaped';
+const TAGS: ReadonlySet<string> = new Set([DATE_TAG, ESCAPE_TAG]);
 
 /**
- * JSON codec: entries stay readable in redis-cli. Dates round-trip (as `{"$date":"<ISO>"}`), values JSON would
- * silently drop or mangle (functions, symbols, BigInt, circular structures) are refused, and `__proto__` keys
- * in stored bytes are refused so a planted entry cannot reach a prototype.
+ * JSON codec: entries stay readable in redis-cli. Dates round-trip (as `{"$date":"<ISO>"}`; a plain object of that
+ * same shape is escaped, so it comes back as the object it was), values JSON would silently drop or mangle
+ * (functions, symbols, BigInt, circular structures) are refused, and `__proto__` keys are refused both ways: in
+ * values (they could not be read back) and in stored bytes (so a planted entry cannot reach a prototype).
  */
 export class JsonCodec implements CacheCodec {
   readonly name = 'json';
@@ -20,6 +24,7 @@ export class JsonCodec implements CacheCodec {
 }
 
 function encodeSpecial(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  if (key === '__proto__') throw new TypeError('a "__proto__" key cannot be stored as JSON');
   // `value` has already been through Date#toJSON; the holder still has the Date itself.
   const original = this[key];
   if (original instanceof Date) return { [DATE_TAG]: Number.isNaN(original.getTime()) ? null : value };
@@ -27,18 +32,29 @@ function encodeSpecial(this: Record<string, unknown>, key: string, value: unknow
   if (type === 'function' || type === 'symbol') {
     throw new TypeError(`a ${type} at key "${key}" cannot be stored as JSON`);
   }
+  // Entries rather than an object, so the escaped content is not itself taken for a tag (or escaped again).
+  if (isTagShaped(value)) return { [ESCAPE_TAG]: Object.entries(value as object) };
   return value;
 }
 
 function decodeSpecial(key: string, value: unknown): unknown {
   if (key === '__proto__') throw new TypeError('entry contains a "__proto__" key');
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+  if (isTagShaped(value)) {
     const record = value as Record<string, unknown>;
-    if (DATE_TAG in record && Object.keys(record).length === 1) {
-      const iso = record[DATE_TAG];
-      if (iso === null) return new Date(Number.NaN);
-      if (typeof iso === 'string') return new Date(iso);
+    const iso = record[DATE_TAG];
+    if (iso === null) return new Date(Number.NaN);
+    if (typeof iso === 'string') return new Date(iso);
+    const entries = record[ESCAPE_TAG];
+    if (Array.isArray(entries) && entries.length === 1 && Array.isArray(entries[0]) && TAGS.has(entries[0][0])) {
+      return Object.fromEntries(entries as Array<[string, unknown]>);
     }
   }
   return value;
+}
+
+/** A plain (non-array) object whose only key is one of the codec's tags. */
+function isTagShaped(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && TAGS.has(keys[0]);
 }

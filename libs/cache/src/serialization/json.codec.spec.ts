@@ -1,0 +1,102 @@
+import { JsonCodec } from './json.codec';
+
+const codec = new JsonCodec();
+const roundTrip = (value: unknown) => codec.decode(codec.encode(value));
+
+describe('JsonCodec', () => {
+  it('is named "json" and stores readable UTF-8 JSON', () => {
+    expect(codec.name).toBe('json');
+    expect(codec.encode({ id: 'c-1', n: 2 }).toString('utf8')).toBe('{"id":"c-1","n":2}');
+  });
+
+  it.each([null, true, 0, -12.5, 'text', 'ünïcödé 🎉', [], {}, [1, 'two', null], { nested: { deep: [{ a: 1 }] } }])(
+    'round-trips %j',
+    (value) => {
+      expect(roundTrip(value)).toEqual(value);
+    },
+  );
+
+  describe('Dates', () => {
+    it('round-trips a Date as a Date with the same instant', () => {
+      const date = new Date('2024-11-22T10:11:12.345Z');
+      const decoded = roundTrip(date);
+      expect(decoded).toBeInstanceOf(Date);
+      expect((decoded as Date).getTime()).toBe(date.getTime());
+    });
+
+    it('stores a Date as a readable {"$date": ISO} tag', () => {
+      expect(codec.encode(new Date(0)).toString('utf8')).toBe('{"$date":"1970-01-01T00:00:00.000Z"}');
+    });
+
+    it('round-trips Dates nested in objects and arrays', () => {
+      const value = { issuedAt: new Date(1_000), history: [new Date(2_000), { at: new Date(3_000) }], label: 'x' };
+      const decoded = roundTrip(value) as typeof value;
+      expect(decoded).toEqual(value);
+      expect(decoded.issuedAt).toBeInstanceOf(Date);
+      expect(decoded.history[0]).toBeInstanceOf(Date);
+      expect((decoded.history[1] as { at: Date }).at).toBeInstanceOf(Date);
+    });
+
+    it('round-trips an invalid Date as an invalid Date (JSON alone would give null)', () => {
+      const decoded = roundTrip({ when: new Date(Number.NaN) }) as { when: Date };
+      expect(decoded.when).toBeInstanceOf(Date);
+      expect(Number.isNaN(decoded.when.getTime())).toBe(true);
+    });
+
+    it('keeps a plain object that happens to look like a Date tag as that object', () => {
+      // e.g. MongoDB extended JSON in a cached API response: it must come back as it went in, not as a Date.
+      const lookalikes = [
+        { $date: '2024-01-01T00:00:00.000Z' },
+        { $date: null },
+        { $date: 5 },
+        { a: { $date: 'x' } },
+        { $date: new Date(7) },
+        { $escaped: [['$date', 'x']] },
+      ];
+      for (const value of lookalikes) {
+        expect(roundTrip(value)).toEqual(value);
+      }
+    });
+  });
+
+  describe('refuses values JSON would drop or mangle silently', () => {
+    it.each([
+      ['a function', { load: () => 1 }],
+      ['a function in an array', [() => 1]],
+      ['a symbol', { s: Symbol('x') }],
+      ['a BigInt', { n: 10n }],
+      ['a top-level function', () => 1],
+    ])('throws on %s', (_label, value) => {
+      expect(() => codec.encode(value)).toThrow(TypeError);
+    });
+
+    it('throws on a circular structure', () => {
+      const value: Record<string, unknown> = { a: 1 };
+      value.self = value;
+      expect(() => codec.encode(value)).toThrow(TypeError);
+    });
+
+    it('throws on an own "__proto__" key rather than store bytes it would refuse to read back', () => {
+      const value = JSON.parse('{"__proto__": {"admin": true}}');
+      expect(() => codec.encode(value)).toThrow(TypeError);
+    });
+  });
+
+  describe('decoding', () => {
+    it('refuses stored bytes that contain a "__proto__" key, at any depth', () => {
+      expect(() => codec.decode(Buffer.from('{"__proto__": {"admin": true}}'))).toThrow('__proto__');
+      expect(() => codec.decode(Buffer.from('{"v": [{"__proto__": {"admin": true}}]}'))).toThrow('__proto__');
+      expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    });
+
+    it('reads only its own escapes: a foreign {"$escaped": ...} that is not one stays as it is', () => {
+      expect(codec.decode(Buffer.from('{"$escaped":[["__proto__",{"admin":true}]]}'))).toEqual({ $escaped: [['__proto__', { admin: true }]] });
+      expect(codec.decode(Buffer.from('{"$escaped":"x"}'))).toEqual({ $escaped: 'x' });
+    });
+
+    it('throws on bytes that are not JSON', () => {
+      expect(() => codec.decode(Buffer.from('{"v":'))).toThrow(SyntaxError);
+      expect(() => codec.decode(Buffer.from([0x83, 0xa1, 0x76]))).toThrow(SyntaxError);
+    });
+  });
+});
