@@ -64,12 +64,23 @@ export function renderKey(result: KeyResult): string {
   throw new InvalidKeyError(`a key function must return a string or an array of parts, got ${typeof result}`);
 }
 
-/** Prefixes a relative key with the namespace, hashing the tail when the whole key would be too long. */
+/**
+ * Prefixes a relative key with the namespace. When the whole key would be longer than `maxKeyLength`, keeps as many
+ * leading segments as fit (so prefix eviction of a group such as `user:42` still reaches the key) and replaces the
+ * rest by `~~<128-bit SHA-256 prefix of the whole relative key>`. No rendered segment contains `~~`, so an over-long
+ * key can never land on the key of another call. Never longer than `maxKeyLength` when that is at least the
+ * namespace length + 64 (what normalizeCacheOptions enforces).
+ */
 export function qualifyKey(namespace: string, relativeKey: string, maxKeyLength: number): string {
   const key = `${namespace}:${relativeKey}`;
   if (key.length <= maxKeyLength) return key;
-  const [entity] = relativeKey.split(':', 1);
-  return `${namespace}:${entity}:${hashSegment(relativeKey)}`;
+  const tail = `~~${createHash('sha256').update(relativeKey, 'utf8').digest('hex').slice(0, 32)}`;
+  let head = namespace;
+  for (const segment of relativeKey.split(':').slice(0, -1)) {
+    if (head.length + segment.length + tail.length + 2 > maxKeyLength) break;
+    head += `:${segment}`;
+  }
+  return `${head}:${tail}`;
 }
 
 /** JSON with object keys sorted, so `{a,b}` and `{b,a}` give the same key. */
