@@ -1,0 +1,67 @@
+import type Redis from 'ioredis';
+import { dropWorld, type Fixtures, insertFixtures, isolation, keysUnder, redisClient, startApp, type TestApp } from './support/app-fixture';
+
+/** Auth tokens are never cached (policy `authToken: { cache: false }`): every check asks the database. */
+describe('auth (e2e)', () => {
+  const world = isolation('auth');
+  let instance: TestApp;
+  let fx: Fixtures;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    instance = await startApp(world);
+    fx = await insertFixtures(instance.db);
+    redis = redisClient();
+  });
+
+  afterAll(async () => {
+    await instance?.close();
+    await dropWorld(world, redis);
+    redis?.disconnect();
+  });
+
+  const verify = (token: unknown) => instance.app.inject({ method: 'POST', url: '/auth/verify-token', payload: { token } });
+
+  it('POST /auth/verify-token hits the database on every call and never writes a key', async () => {
+    for (let i = 0; i < 5; i++) {
+      const before = instance.queries();
+      const response = await verify(fx.issuerToken);
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({ valid: true, orgId: fx.orgId, userId: null, label: 'issuer' });
+      expect(instance.queries() - before).toBe(1);
+    }
+    const keys = await keysUnder(redis, world.namespace);
+    expect(keys.filter((key) => key.includes(':auth'))).toEqual([]);
+    expect(keys.some((key) => key.includes(fx.issuerToken))).toBe(false);
+  });
+
+  it('the guard checks the token against the database on every protected request', async () => {
+    const url = `/users/${fx.holderId}/profile`;
+    for (let i = 0; i < 3; i++) {
+      const before = instance.queries();
+      const response = await instance.app.inject({ method: 'PATCH', url, headers: { authorization: `Bearer ${fx.holderToken}` }, payload: { headline: `v${i}` } });
+      expect(response.statusCode).toBe(200);
+      expect(instance.queries() - before).toBe(2); // token check + update
+    }
+    expect((await keysUnder(redis, world.namespace)).filter((key) => key.includes(':auth'))).toEqual([]);
+  });
+
+  it('a revoked token fails on the very next call', async () => {
+    const { AuthService } = await import('../apps/credential-verification/src/auth/auth.service');
+    expect((await verify(fx.otherIssuerToken)).statusCode).toBe(200);
+    expect(await instance.app.get(AuthService).revokeToken(fx.otherIssuerToken)).toBe(true);
+    const after = await verify(fx.otherIssuerToken);
+    expect(after.statusCode).toBe(401);
+    expect(after.json().message).toBe('the token is unknown or revoked');
+  });
+
+  it('answers 400 for a malformed body and 401 for an unknown token or a missing header', async () => {
+    const bad = await verify(42);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toEqual(expect.arrayContaining(['token must be a string']));
+    expect((await verify('unknown-token-123')).statusCode).toBe(401);
+    const noHeader = await instance.app.inject({ method: 'POST', url: '/credentials', payload: {} });
+    expect(noHeader.statusCode).toBe(401);
+    expect(noHeader.json().message).toBe('Authorization: Bearer <token> is required');
+  });
+});
