@@ -4,6 +4,8 @@ export const CACHE_OPTIONS = Symbol('CACHE_OPTIONS');
 export const CACHE_RAW_OPTIONS = Symbol('CACHE_RAW_OPTIONS');
 /** Injection token of the shared (L2) store. */
 export const CACHE_STORE = Symbol('CACHE_STORE');
+/** Injection token of the invalidation and fill-notification bus. */
+export const CACHE_BUS = Symbol('CACHE_BUS');
 /** Injection token of the Redis connections the module uses (undefined when running on the in-process store). */
 export const CACHE_REDIS_CONNECTIONS = Symbol('CACHE_REDIS_CONNECTIONS');
 

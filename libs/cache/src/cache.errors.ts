@@ -7,7 +7,8 @@ export type CacheErrorCode =
   | 'CACHE_INVALID_KEY'
   | 'CACHE_ENCODE_FAILED'
   | 'CACHE_DECODE_FAILED'
-  | 'CACHE_NO_REDIS';
+  | 'CACHE_NO_REDIS'
+  | 'CACHE_LOADER_TIMEOUT';
 
 /** Base class of every error raised by the cache library. `code` never changes between releases. */
 export class CacheError extends Error {
@@ -83,6 +84,13 @@ export class DecodeError extends CacheError {
 export class NoRedisError extends CacheError {
   constructor(message: string) {
     super('CACHE_NO_REDIS', message);
+  }
+}
+
+/** The loader did not finish within the policy's hard timeout and no grace value could stand in. */
+export class LoaderTimeoutError extends CacheError {
+  constructor(key: string, timeoutMs: number) {
+    super('CACHE_LOADER_TIMEOUT', `loading "${key}" took longer than the hard timeout of ${timeoutMs} ms`);
   }
 }
 

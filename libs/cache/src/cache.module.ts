@@ -1,6 +1,6 @@
 import { Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
-import { CACHE_OPTIONS, CACHE_STORE } from './cache.constants';
+import { CACHE_BUS, CACHE_OPTIONS, CACHE_STORE } from './cache.constants';
 import { CACHE_MODULE_OPTIONS, ConfigurableCacheModule } from './cache.module-definition';
 import { CacheService } from './cache.service';
 import { CacheEngine } from './engine/cache-engine';
@@ -28,6 +28,7 @@ import { CacheConnections } from './stores/cache-connections';
     },
     CacheConnections,
     { provide: CACHE_STORE, useFactory: (connections: CacheConnections) => connections.store, inject: [CacheConnections] },
+    { provide: CACHE_BUS, useFactory: (connections: CacheConnections) => connections.bus, inject: [CacheConnections] },
     CacheEngine,
     OperationRunner,
     CacheService,

@@ -1,7 +1,7 @@
 export { CacheModule } from './cache.module';
 export type { CacheModuleExtras } from './cache.module-definition';
 export { CacheService, type CacheCallOptions } from './cache.service';
-export { CACHE_OPTIONS, CACHE_STORE, CACHE_STATUS_HEADER } from './cache.constants';
+export { CACHE_BUS, CACHE_OPTIONS, CACHE_STORE, CACHE_STATUS_HEADER } from './cache.constants';
 export * from './cache.errors';
 export * from './decorators';
 export * from './options';
@@ -9,5 +9,7 @@ export { PolicyRegistry, type ResolvedPolicy } from './policies';
 export { type CacheCodec, JsonCodec, MsgpackCodec } from './serialization';
 export { type CacheKeySpec, type KeyPart, type KeyResult } from './keys';
 export { type CacheStore, MemoryStore, type MemoryStoreOptions, RedisStore, type RedisStoreOptions } from './stores';
-export { CacheEngine, type CacheResult, type CacheStatus } from './engine/cache-engine';
+export { CacheEngine, type CacheResult, type CacheStatus, type LoadOptions } from './engine/cache-engine';
+export type { BreakerState } from './engine/store-guard';
+export { type BusMessage, type CacheBus, LocalBus, RedisBus } from './bus';
 export { CacheInterceptor } from './interceptors';

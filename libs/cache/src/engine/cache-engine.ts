@@ -1,25 +1,33 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CACHE_OPTIONS, CACHE_STORE } from '../cache.constants';
-import { CacheError } from '../cache.errors';
+import { LRUCache } from 'lru-cache';
+import type { CacheBus } from '../bus/cache-bus.interface';
+import { CACHE_BUS, CACHE_OPTIONS, CACHE_STORE } from '../cache.constants';
+import { type CacheError, LoaderTimeoutError } from '../cache.errors';
 import type { NormalizedCacheOptions } from '../options/normalize-options';
 import type { ResolvedPolicy } from '../policies/resolved-policy';
 import type { CacheStore } from '../stores/cache-store.interface';
 import { type CacheEntry, decodeEntry, encodeEntry } from './cache-entry';
+import { FillWaiters } from './fill-waiters';
+import { judgeFreshness, staleRetentionMs } from './freshness';
 import { StoreGuard } from './store-guard';
 
 /**
- * The caching algorithm, in one place: key -> policy -> store -> single-flight -> loader -> write.
+ * The caching algorithm, in one place: key -> policy -> store -> single-flight -> lock -> loader -> write -> notify.
  *
  * Invariants:
- * - A store failure never fails a call that the loader can answer; the loader's own errors always propagate.
- * - `undefined` is never cached; `null` only under the policy's negative TTL; a policy with `cache: false` never
- *   touches the store.
- * - Concurrent misses of one key in this process share one loader call, yet every caller gets its own copy.
+ * - A store failure never fails a call that the loader can answer; the loader's own errors propagate, unless the
+ *   policy's grace allows a recent value to stand in.
+ * - `undefined` is never cached; `null` only under the policy's negative TTL; a `cache: false` policy never touches
+ *   the store.
+ * - One load per key at a time: in this process through single-flight, across processes through a lock in the store
+ *   whose waiters are woken by the bus when the value lands. Every caller still gets its own copy of the value.
  * - Bytes that do not decode are a miss and are deleted.
+ * - A write or delete of a key ends any fail-safe reuse of its old value in this process.
  */
 
-/** How a value was obtained: from the cache, from the loader, or without the cache at all. */
-export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
+/** How a value was obtained: fresh from the cache, from the loader, stale from the cache, or without the cache. */
+export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
 /** A value and how it was obtained. */
 export interface CacheResult<T> {
@@ -27,25 +35,44 @@ export interface CacheResult<T> {
   readonly status: CacheStatus;
 }
 
-/** A loaded value, shared by the callers of one single-flight load. */
+/** Per-call options of {@link CacheEngine.getOrLoad}. */
+export interface LoadOptions<T> {
+  /** Overrides the policy's TTL. */
+  ttlMs?: number;
+  /** Decides whether a loaded value is stored (e.g. `unless`). */
+  shouldCache?: (value: T) => boolean;
+}
+
+/** An entry as read from the store, with its bytes so that each caller can decode its own copy. */
+interface ReadEntry<T = unknown> extends CacheEntry<T> {
+  readonly bytes: Buffer;
+}
+
+/** The outcome of one load, shared by every caller that joined it. */
 interface Flight {
   readonly value: unknown;
-  /** The stored bytes, decoded again for every caller after the first so nobody shares a mutable object. */
+  /** Encoded entry, decoded again for every caller but the first so nobody shares a mutable object. */
   readonly bytes: Buffer | undefined;
+  readonly status: 'MISS' | 'HIT' | 'STALE';
 }
 
 @Injectable()
 export class CacheEngine {
   private readonly logger = new Logger('Cache');
   private readonly guard: StoreGuard;
+  private readonly waiters: FillWaiters;
   private readonly flights = new Map<string, Promise<Flight>>();
+  /** Keys whose loader just failed and whose grace value is reused until the back-off ends. */
+  private readonly failSafe = new LRUCache<string, ReadEntry>({ max: 10_000 });
   private readonly warned = new Set<string>();
 
   constructor(
     @Inject(CACHE_OPTIONS) private readonly options: NormalizedCacheOptions,
     @Inject(CACHE_STORE) store: CacheStore,
+    @Inject(CACHE_BUS) private readonly bus: CacheBus,
   ) {
     this.guard = new StoreGuard(store, this.logger);
+    this.waiters = new FillWaiters(bus);
   }
 
   /** The namespace every key of this engine lives under. */
@@ -53,27 +80,46 @@ export class CacheEngine {
     return this.options.namespace;
   }
 
+  /** The store guard's breaker state ('closed' when the store answers). */
+  get breakerState() {
+    return this.guard.breakerState;
+  }
+
   /**
-   * Returns the fresh cached value of `key`, else loads it once (whatever the number of concurrent callers in this
-   * process), caches it, and returns it.
+   * Returns the cached value of `key` when fresh (or stale within stale-while-revalidate, refreshing it in the
+   * background), else loads it once across all callers and processes, caches it, and returns it.
    * @param key the full key, namespace included
    */
-  async getOrLoad<T>(
-    key: string,
-    policy: ResolvedPolicy,
-    load: () => Promise<T> | T,
-    options: { ttlMs?: number; shouldCache?: (value: T) => boolean } = {},
-  ): Promise<CacheResult<T>> {
+  async getOrLoad<T>(key: string, policy: ResolvedPolicy, load: () => Promise<T> | T, options: LoadOptions<T> = {}): Promise<CacheResult<T>> {
     if (!policy.cache) return { value: await load(), status: 'BYPASS' };
+    const backedOff = this.failSafe.get(key);
+    if (backedOff) return { value: this.decode<T>(backedOff.bytes, policy), status: 'STALE' };
+
     const entry = await this.read<T>(key, policy);
-    if (entry) return { value: entry.value, status: 'HIT' };
-    return { value: await this.loadOnce(key, policy, load, options), status: 'MISS' };
+    if (entry) {
+      switch (judgeFreshness(entry, policy, Date.now())) {
+        case 'fresh':
+          return { value: entry.value, status: 'HIT' };
+        case 'early':
+          this.refreshInBackground(key, policy, load, options, entry);
+          return { value: entry.value, status: 'HIT' };
+        case 'revalidate':
+          this.refreshInBackground(key, policy, load, options, entry);
+          return { value: entry.value, status: 'STALE' };
+        case 'grace':
+          return this.joinFlight(key, policy, load, options, entry);
+        case 'expired':
+          break;
+      }
+    }
+    return this.joinFlight(key, policy, load, options, undefined);
   }
 
   /** The fresh cached value of `key`, or undefined. */
   async get<T>(key: string, policy: ResolvedPolicy): Promise<T | undefined> {
     if (!policy.cache) return undefined;
-    return (await this.read<T>(key, policy))?.value;
+    const entry = await this.read<T>(key, policy);
+    return entry && judgeFreshness(entry, policy, Date.now(), () => 0) === 'fresh' ? entry.value : undefined;
   }
 
   /**
@@ -99,90 +145,230 @@ export class CacheEngine {
   /** Deletes keys. Resolves to false when the store could not be reached. */
   async delete(keys: readonly string[]): Promise<boolean> {
     if (keys.length === 0) return true;
-    return this.guard.run('delete', (store) => store.delete(keys).then(() => true), false);
+    for (const key of keys) this.failSafe.delete(key);
+    return this.guard.write('delete', (store) => store.delete(keys).then(() => true), false);
   }
 
   /** Deletes every key that starts with `prefix` (SCAN + UNLINK in batches). Resolves to the count, or -1 on failure. */
   async deleteByPrefix(prefix: string): Promise<number> {
-    return this.guard.run('deleteByPrefix', (store) => store.deleteByPrefix(prefix), -1);
+    for (const key of this.failSafe.keys()) if (key.startsWith(prefix)) this.failSafe.delete(key);
+    return this.guard.write('deleteByPrefix', (store) => store.deleteByPrefix(prefix), -1);
   }
 
   /** Milliseconds until a key expires, or undefined when it is absent (or the store is unreachable). */
   async remainingTtl(key: string): Promise<number | undefined> {
-    return this.guard.run('remainingTtl', (store) => store.remainingTtl(key), undefined);
+    return this.guard.read('remainingTtl', (store) => store.remainingTtl(key), undefined);
   }
 
-  private async read<T>(key: string, policy: ResolvedPolicy): Promise<CacheEntry<T> | undefined> {
-    const bytes = await this.guard.run('get', (store) => store.get(key), undefined);
+  private async read<T>(key: string, policy: ResolvedPolicy): Promise<ReadEntry<T> | undefined> {
+    const bytes = policy.sliding
+      ? await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), undefined)
+      : await this.guard.read('get', (store) => store.get(key), undefined);
     if (!bytes) return undefined;
-    let entry: CacheEntry<T>;
     try {
-      entry = decodeEntry<T>(policy.codec, bytes);
+      return { ...decodeEntry<T>(policy.codec, bytes), bytes };
     } catch (error) {
       this.warnOnce(`decode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; entry deleted, treated as a miss`);
       await this.delete([key]);
       return undefined;
     }
-    return entry.freshUntil > Date.now() ? entry : undefined;
   }
 
-  /** Single-flight: the first caller runs the loader, later concurrent callers await it and decode their own copy. */
-  private async loadOnce<T>(
+  /** Joins the load of `key` already under way in this process, or starts it; applies the policy's timeouts. */
+  private async joinFlight<T>(
     key: string,
     policy: ResolvedPolicy,
     load: () => Promise<T> | T,
-    options: { ttlMs?: number; shouldCache?: (value: T) => boolean },
-  ): Promise<T> {
-    const pending = this.flights.get(key);
-    if (pending) return this.copyOf<T>(await pending, policy);
-    const flight = this.runLoader(key, policy, load, options);
+    options: LoadOptions<T>,
+    stale: ReadEntry<T> | undefined,
+  ): Promise<CacheResult<T>> {
+    let flight = this.flights.get(key);
+    const leader = !flight;
+    if (!flight) flight = this.startFlight(key, policy, load, options, stale, true);
+    return this.awaitFlight<T>(key, flight, leader, policy, stale);
+  }
+
+  private startFlight<T>(
+    key: string,
+    policy: ResolvedPolicy,
+    load: () => Promise<T> | T,
+    options: LoadOptions<T>,
+    stale: ReadEntry<T> | undefined,
+    waitForOthers: boolean,
+  ): Promise<Flight> {
+    const flight = this.fill(key, policy, load, options, stale, waitForOthers);
     this.flights.set(key, flight);
+    const settle = () => {
+      if (this.flights.get(key) === flight) this.flights.delete(key);
+    };
+    flight.then(settle, settle);
+    return flight;
+  }
+
+  /** Waits for a flight within the policy's soft and hard loader timeouts. */
+  private async awaitFlight<T>(
+    key: string,
+    flight: Promise<Flight>,
+    leader: boolean,
+    policy: ResolvedPolicy,
+    stale: ReadEntry<T> | undefined,
+  ): Promise<CacheResult<T>> {
+    const timers: NodeJS.Timeout[] = [];
+    const after = <R>(ms: number | undefined, outcome: R) =>
+      ms === undefined ? [] : [new Promise<R>((resolve) => timers.push(setTimeout(() => resolve(outcome), ms)))];
     try {
-      return (await flight).value as T;
+      const outcome = await Promise.race([
+        flight,
+        ...after(stale ? policy.softTimeoutMs : undefined, 'soft' as const),
+        ...after(policy.hardTimeoutMs, 'hard' as const),
+      ]);
+      if (outcome === 'soft') return { value: stale!.value, status: 'STALE' };
+      if (outcome === 'hard') {
+        if (stale && this.withinGrace(stale, policy)) return { value: stale.value, status: 'STALE' };
+        throw new LoaderTimeoutError(key, policy.hardTimeoutMs!);
+      }
+      const value = leader || !outcome.bytes ? outcome.value : this.decode<T>(outcome.bytes, policy);
+      return { value: value as T, status: outcome.status };
     } finally {
-      this.flights.delete(key);
+      for (const timer of timers) clearTimeout(timer);
     }
   }
 
-  private async runLoader<T>(
+  /**
+   * One load of `key`: under the distributed lock when the policy has one, with grace as the fall-back when the
+   * loader fails. `waitForOthers` false (background refresh) gives up at once when another process holds the lock.
+   */
+  private async fill<T>(
     key: string,
     policy: ResolvedPolicy,
     load: () => Promise<T> | T,
-    options: { ttlMs?: number; shouldCache?: (value: T) => boolean },
+    options: LoadOptions<T>,
+    stale: ReadEntry<T> | undefined,
+    waitForOthers: boolean,
   ): Promise<Flight> {
+    try {
+      return policy.lock
+        ? await this.loadUnderLock(key, policy, policy.lock, load, options, stale, waitForOthers)
+        : await this.loadAndStore(key, policy, load, options);
+    } catch (error) {
+      if (!stale || !this.withinGrace(stale, policy)) throw error;
+      this.warnOnce(`grace:${policy.name}`, `policy "${policy.name}": loader failed (${(error as Error).message}); serving values within grace`);
+      this.failSafe.set(key, stale, { ttl: policy.failSafeBackoffMs });
+      return { value: stale.value, bytes: stale.bytes, status: 'STALE' };
+    }
+  }
+
+  private async loadUnderLock<T>(
+    key: string,
+    policy: ResolvedPolicy,
+    lock: NonNullable<ResolvedPolicy['lock']>,
+    load: () => Promise<T> | T,
+    options: LoadOptions<T>,
+    stale: ReadEntry<T> | undefined,
+    waitForOthers: boolean,
+  ): Promise<Flight> {
+    const lockKey = `${key}~lock`;
+    const token = randomUUID();
+    const deadline = Date.now() + lock.waitMs;
+    for (;;) {
+      const attempt = await this.guard.write('acquireLock', (store) => store.acquireLock(lockKey, token, lock.ttlMs), undefined);
+      if (!attempt) return this.loadAndStore(key, policy, load, options); // store unreachable: no lock to be had
+      if (attempt.acquired) return this.loadHoldingLock(key, lockKey, token, policy, lock.ttlMs, load, options);
+      if (!waitForOthers) return { value: stale?.value, bytes: stale?.bytes, status: 'STALE' };
+
+      // Another process is loading: sleep until its value lands or its lock lapses (a crashed holder), bounded.
+      const waitMs = Math.min(deadline - Date.now(), attempt.remainingMs + 5);
+      if (waitMs <= 0) break;
+      const waiting = this.waiters.register(key);
+      const landed = await this.readFresh<T>(key, policy);
+      if (landed) {
+        waiting.cancel();
+        return landed;
+      }
+      await waiting.until(waitMs);
+      const filled = await this.readFresh<T>(key, policy);
+      if (filled) return filled;
+    }
+    // Waited long enough: the policy's answer is the stale value if there is one, else our own load.
+    if (stale) return { value: stale.value, bytes: stale.bytes, status: 'STALE' };
+    return this.loadAndStore(key, policy, load, options);
+  }
+
+  private async loadHoldingLock<T>(
+    key: string,
+    lockKey: string,
+    token: string,
+    policy: ResolvedPolicy,
+    lockTtlMs: number,
+    load: () => Promise<T> | T,
+    options: LoadOptions<T>,
+  ): Promise<Flight> {
+    // Renew the lease while the loader runs, so a slow loader keeps it and a crashed process loses it within one TTL.
+    const renewal = setInterval(() => {
+      void this.guard.write('extendLock', (store) => store.extendLock(lockKey, token, lockTtlMs), false);
+    }, Math.max(5, Math.floor(lockTtlMs / 3)));
+    renewal.unref();
+    try {
+      // Another process may have filled the key between our miss and our lock.
+      const landed = await this.readFresh<T>(key, policy);
+      if (landed) return landed;
+      const flight = await this.loadAndStore(key, policy, load, options);
+      if (flight.bytes) void this.bus.publish({ kind: 'filled', keys: [key] }).catch(() => undefined);
+      return flight;
+    } finally {
+      clearInterval(renewal);
+      void this.guard.write('releaseLock', (store) => store.releaseLock(lockKey, token), false);
+    }
+  }
+
+  private async readFresh<T>(key: string, policy: ResolvedPolicy): Promise<Flight | undefined> {
+    const entry = await this.read<T>(key, policy);
+    if (!entry || judgeFreshness(entry, policy, Date.now(), () => 0) !== 'fresh') return undefined;
+    return { value: entry.value, bytes: entry.bytes, status: 'HIT' };
+  }
+
+  private async loadAndStore<T>(key: string, policy: ResolvedPolicy, load: () => Promise<T> | T, options: LoadOptions<T>): Promise<Flight> {
     const started = performance.now();
     const value = await load();
     const loadMs = performance.now() - started;
     const cacheIt = options.shouldCache ? options.shouldCache(value) : true;
     const bytes = cacheIt ? await this.write(key, value, policy, loadMs, options.ttlMs) : undefined;
-    return { value, bytes };
+    return { value, bytes, status: 'MISS' };
   }
 
-  private copyOf<T>(flight: Flight, policy: ResolvedPolicy): T {
-    return (flight.bytes ? decodeEntry<T>(policy.codec, flight.bytes).value : flight.value) as T;
+  /** Starts a refresh that no caller waits for; skipped when a load of the key is already under way anywhere. */
+  private refreshInBackground<T>(key: string, policy: ResolvedPolicy, load: () => Promise<T> | T, options: LoadOptions<T>, entry: ReadEntry<T>): void {
+    if (this.flights.has(key)) return;
+    this.startFlight(key, policy, load, options, entry, false).catch((error: Error) => {
+      this.warnOnce(`refresh:${policy.name}`, `policy "${policy.name}": background refresh failed (${error.message}); the stale value stays until it expires`);
+    });
   }
 
   /** Encodes and stores one entry; resolves to the bytes written, or undefined when nothing was written. */
-  private async write(
-    key: string,
-    value: unknown,
-    policy: ResolvedPolicy,
-    loadMs: number,
-    ttlOverrideMs: number | undefined,
-  ): Promise<Buffer | undefined> {
+  private async write(key: string, value: unknown, policy: ResolvedPolicy, loadMs: number, ttlOverrideMs: number | undefined): Promise<Buffer | undefined> {
+    this.failSafe.delete(key);
     if (value === undefined) return undefined;
     const baseTtl = value === null ? policy.negativeTtlMs : (ttlOverrideMs ?? policy.ttlMs);
     if (!baseTtl) return undefined;
-    const ttlMs = withJitter(baseTtl, policy.jitter);
+    const freshMs = withJitter(baseTtl, policy.jitter);
     let bytes: Buffer;
     try {
-      bytes = encodeEntry(policy.codec, { value, freshUntil: Date.now() + ttlMs, loadMs: Math.round(loadMs) });
+      bytes = encodeEntry(policy.codec, { value, freshUntil: Date.now() + freshMs, loadMs: Math.round(loadMs) });
     } catch (error) {
       this.warnOnce(`encode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; value not cached`);
       return undefined;
     }
-    const stored = await this.guard.run('set', (store) => store.set(key, bytes, ttlMs).then(() => true), false);
+    const ttlMs = freshMs + (value === null ? 0 : staleRetentionMs(policy));
+    const stored = await this.guard.write('set', (store) => store.set(key, bytes, ttlMs).then(() => true), false);
     return stored ? bytes : undefined;
+  }
+
+  private withinGrace(entry: CacheEntry, policy: ResolvedPolicy): boolean {
+    return Date.now() - entry.freshUntil < Math.max(policy.graceMs, policy.staleWhileRevalidateMs);
+  }
+
+  private decode<T>(bytes: Buffer, policy: ResolvedPolicy): T {
+    return decodeEntry<T>(policy.codec, bytes).value;
   }
 
   private warnOnce(id: string, message: string): void {

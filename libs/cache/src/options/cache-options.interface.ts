@@ -31,6 +31,49 @@ export interface CachePolicyOptions {
   cache?: boolean;
   /** Codec of this policy's entries. Default: the default policy's, else the module's codec. */
   codec?: CodecOption;
+  /**
+   * Stale-while-revalidate window after an entry stops being fresh: within it the stale value is returned at once
+   * and one background refresh runs. Default 0 (off).
+   */
+  staleWhileRevalidate?: Duration;
+  /**
+   * Fail-safe window after an entry stops being fresh: when the loader throws or times out, a value this recent is
+   * served (marked STALE) instead of the error, and the loader is not retried for `failSafeBackoff`. Default 0 (off).
+   */
+  grace?: Duration;
+  /** How long a served fail-safe value is reused before the loader is tried again. Default 5 s. */
+  failSafeBackoff?: Duration;
+  /**
+   * XFetch β (probabilistic early refresh, VLDB 2015): entries are refreshed in the background shortly before they
+   * expire, the earlier the slower their loader. 1 is the paper's optimum, larger refreshes earlier, 0 turns it off.
+   * Default 1.
+   */
+  earlyRefreshBeta?: number;
+  /**
+   * Distributed lock around loads, so one loader runs per key across every process sharing the store. Waiters are
+   * woken when the value lands. `false` keeps only the in-process single-flight. Default on.
+   */
+  lock?: boolean | LockPolicyOptions;
+  /**
+   * Soft loader timeout: when a stale value exists (stale-while-revalidate or grace), return it after this long
+   * and let the load finish in the background. Default off.
+   */
+  softTimeout?: Duration;
+  /** Hard loader timeout: stop waiting and fail with LoaderTimeoutError (or serve a grace value). Default off. */
+  hardTimeout?: Duration;
+  /** Sliding expiration for session-like data: every read resets the TTL (one GETEX). Default false. */
+  sliding?: boolean;
+}
+
+/** Tuning of the distributed lock of a policy. */
+export interface LockPolicyOptions {
+  /**
+   * Lock lease. The holder renews it while its loader runs, so it only bounds how long a crashed holder delays the
+   * others. Default 2 s.
+   */
+  ttl?: Duration;
+  /** Longest a caller waits for another process's load before loading itself (or serving stale). Default 5 s. */
+  wait?: Duration;
 }
 
 /** `{ cluster: { nodes, options } }`: connect to a Redis Cluster. */

@@ -2,6 +2,7 @@ export type {
   CacheModuleOptions,
   CachePolicyOptions,
   CodecOption,
+  LockPolicyOptions,
   RedisClusterConnectionOptions,
   RedisConnectionOption,
 } from './cache-options.interface';

@@ -8,7 +8,23 @@ import type { ResolvedPolicy } from './resolved-policy';
 export const DEFAULT_POLICY_NAME = 'default';
 const DEFAULT_TTL_MS = 5 * 60_000;
 const DEFAULT_JITTER = 0.1;
-const KNOWN_POLICY_FIELDS = new Set<keyof CachePolicyOptions>(['ttl', 'jitter', 'negativeTtl', 'cache', 'codec']);
+const DEFAULT_FAIL_SAFE_BACKOFF_MS = 5_000;
+const DEFAULT_LOCK = { ttlMs: 2_000, waitMs: 5_000 };
+const KNOWN_POLICY_FIELDS = new Set<keyof CachePolicyOptions>([
+  'ttl',
+  'jitter',
+  'negativeTtl',
+  'cache',
+  'codec',
+  'staleWhileRevalidate',
+  'grace',
+  'failSafeBackoff',
+  'earlyRefreshBeta',
+  'lock',
+  'softTimeout',
+  'hardTimeout',
+  'sliding',
+]);
 
 /**
  * The named policies of one module, resolved once at start-up. Every named policy inherits the fields it leaves
@@ -83,14 +99,47 @@ function resolvePolicy(
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
     throw new InvalidOptionsError(`${path}.jitter`, 'must be a fraction from 0 (off) up to, not including, 1');
   }
-  const negativeTtlMs =
-    options.negativeTtl === undefined ? base?.negativeTtlMs : parseDuration(options.negativeTtl, `${path}.negativeTtl`);
-  return {
+  const duration = (field: 'negativeTtl' | 'staleWhileRevalidate' | 'grace' | 'failSafeBackoff' | 'softTimeout' | 'hardTimeout') =>
+    options[field] === undefined ? undefined : parseDuration(options[field], `${path}.${field}`);
+  const negativeTtlMs = duration('negativeTtl') ?? base?.negativeTtlMs;
+  const earlyRefreshBeta = options.earlyRefreshBeta ?? base?.earlyRefreshBeta ?? 1;
+  if (typeof earlyRefreshBeta !== 'number' || !(earlyRefreshBeta >= 0 && Number.isFinite(earlyRefreshBeta))) {
+    throw new InvalidOptionsError(`${path}.earlyRefreshBeta`, 'must be a number >= 0 (0 turns early refresh off)');
+  }
+  const sliding = options.sliding ?? base?.sliding ?? false;
+  const policy: ResolvedPolicy = {
     name,
     cache,
     ttlMs,
     jitter,
     negativeTtlMs: negativeTtlMs === 0 ? undefined : negativeTtlMs,
     codec: options.codec === undefined ? (base?.codec ?? resolveCodec(moduleCodec, 'codec')) : resolveCodec(options.codec, `${path}.codec`),
+    staleWhileRevalidateMs: duration('staleWhileRevalidate') ?? base?.staleWhileRevalidateMs ?? 0,
+    graceMs: duration('grace') ?? base?.graceMs ?? 0,
+    failSafeBackoffMs: duration('failSafeBackoff') ?? base?.failSafeBackoffMs ?? DEFAULT_FAIL_SAFE_BACKOFF_MS,
+    earlyRefreshBeta: sliding ? 0 : earlyRefreshBeta,
+    lock: resolveLock(options.lock, base ? base.lock : DEFAULT_LOCK, `${path}.lock`),
+    softTimeoutMs: duration('softTimeout') ?? base?.softTimeoutMs,
+    hardTimeoutMs: duration('hardTimeout') ?? base?.hardTimeoutMs,
+    sliding,
   };
+  if (sliding && (policy.staleWhileRevalidateMs > 0 || policy.graceMs > 0)) {
+    throw new InvalidOptionsError(`${path}.sliding`, 'cannot be combined with staleWhileRevalidate or grace (a sliding entry never goes stale)');
+  }
+  if (policy.softTimeoutMs !== undefined && policy.hardTimeoutMs !== undefined && policy.softTimeoutMs >= policy.hardTimeoutMs) {
+    throw new InvalidOptionsError(`${path}.softTimeout`, 'must be shorter than hardTimeout');
+  }
+  return policy;
+}
+
+function resolveLock(option: CachePolicyOptions['lock'], inherited: ResolvedPolicy['lock'], path: string): ResolvedPolicy['lock'] {
+  if (option === undefined) return inherited;
+  if (option === false) return undefined;
+  const defaults = inherited ?? DEFAULT_LOCK;
+  if (option === true) return defaults;
+  if (option === null || typeof option !== 'object') throw new InvalidOptionsError(path, 'must be true, false or { ttl, wait }');
+  const ttlMs = option.ttl === undefined ? defaults.ttlMs : parseDuration(option.ttl, `${path}.ttl`);
+  const waitMs = option.wait === undefined ? defaults.waitMs : parseDuration(option.wait, `${path}.wait`);
+  if (ttlMs < 10) throw new InvalidOptionsError(`${path}.ttl`, 'must be at least 10ms');
+  return { ttlMs, waitMs };
 }

@@ -11,4 +11,13 @@ export interface ResolvedPolicy {
   /** TTL of cached `null` results; undefined when null is not cached. */
   readonly negativeTtlMs: number | undefined;
   readonly codec: CacheCodec;
+  readonly staleWhileRevalidateMs: number;
+  readonly graceMs: number;
+  readonly failSafeBackoffMs: number;
+  readonly earlyRefreshBeta: number;
+  /** Distributed lock settings; undefined when the policy only uses in-process single-flight. */
+  readonly lock: { readonly ttlMs: number; readonly waitMs: number } | undefined;
+  readonly softTimeoutMs: number | undefined;
+  readonly hardTimeoutMs: number | undefined;
+  readonly sliding: boolean;
 }

@@ -1,5 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CACHE_OPTIONS } from '../cache.constants';
+import type { CacheBus } from '../bus/cache-bus.interface';
+import { LocalBus } from '../bus/local.bus';
+import { RedisBus } from '../bus/redis.bus';
 import type { NormalizedCacheOptions } from '../options/normalize-options';
 import type { CacheStore } from './cache-store.interface';
 import { MemoryStore } from './memory.store';
@@ -11,19 +14,22 @@ const STARTUP_READY_TIMEOUT_MS = 3_000;
 
 /**
  * Owns the module's connections: opens the one the options describe (or adopts the one given), builds the shared
- * store on it, and on shutdown closes only what it opened.
+ * store and the bus on it, and on shutdown closes the bus's subscriber and only the connections it opened.
  */
 @Injectable()
 export class CacheConnections implements OnApplicationShutdown {
   private readonly logger = new Logger('Cache');
   /** The shared (L2) store. */
   readonly store: CacheStore;
+  /** The bus between instances sharing the store (in-process when there is no Redis). */
+  readonly bus: CacheBus;
   /** The Redis connection, when the store is Redis. */
   readonly redis: RedisConnection | undefined;
 
   constructor(@Inject(CACHE_OPTIONS) options: NormalizedCacheOptions) {
     this.redis = options.redis === undefined ? undefined : openRedisConnection(options.redis);
     this.store = options.store ?? (this.redis ? new RedisStore(this.redis.client) : new MemoryStore());
+    this.bus = this.redis ? new RedisBus(this.redis.client, options.namespace) : new LocalBus();
   }
 
   /** Waits (briefly) for Redis at start-up and says in one line where the cache lives. */
@@ -42,6 +48,7 @@ export class CacheConnections implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.bus.close();
     if (!this.redis?.owned) return;
     await this.redis.client.quit().catch(() => this.redis?.client.disconnect());
   }

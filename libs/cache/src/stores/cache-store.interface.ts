@@ -15,4 +15,18 @@ export interface CacheStore {
   deleteByPrefix(prefix: string): Promise<number>;
   /** Milliseconds until the key expires, or undefined when it does not exist. */
   remainingTtl(key: string): Promise<number | undefined>;
+  /** Like get, and resets the key's TTL to `ttlMs` in the same round trip (sliding expiration). */
+  getAndExtend(key: string, ttlMs: number): Promise<Buffer | undefined>;
+  /**
+   * Takes the lock `key` for `ttlMs` if nobody holds it. Resolves to `{ acquired: true }`, or to the holder's
+   * remaining lock time so a waiter knows how long a crashed holder can delay it at most.
+   */
+  acquireLock(key: string, token: string, ttlMs: number): Promise<LockAttempt>;
+  /** Extends the lock only if `token` still holds it. */
+  extendLock(key: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Releases the lock only if `token` still holds it (a holder whose lock expired never frees another's). */
+  releaseLock(key: string, token: string): Promise<boolean>;
 }
+
+/** Outcome of {@link CacheStore.acquireLock}. */
+export type LockAttempt = { readonly acquired: true } | { readonly acquired: false; readonly remainingMs: number };

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { CacheStore } from './cache-store.interface';
+import type { CacheStore, LockAttempt } from './cache-store.interface';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -14,6 +14,7 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements CacheStore {
   readonly name = 'memory';
   private readonly entries: LRUCache<string, Buffer>;
+  private readonly locks = new Map<string, { token: string; expiresAt: number }>();
 
   constructor(options: MemoryStoreOptions = {}) {
     // ttlResolution 0: lru-cache otherwise reuses a cached clock reading, which can predate an entry's start, so
@@ -44,5 +45,33 @@ export class MemoryStore implements CacheStore {
     if (!this.entries.has(key)) return undefined;
     // Whole milliseconds, never above the TTL set, like Redis PTTL.
     return Math.max(0, Math.floor(this.entries.getRemainingTTL(key)));
+  }
+
+  async getAndExtend(key: string, ttlMs: number): Promise<Buffer | undefined> {
+    const value = this.entries.get(key);
+    if (value) this.entries.set(key, value, { ttl: Math.max(1, Math.ceil(ttlMs)) });
+    return value;
+  }
+
+  async acquireLock(key: string, token: string, ttlMs: number): Promise<LockAttempt> {
+    const now = Date.now();
+    const held = this.locks.get(key);
+    if (held && held.expiresAt > now) return { acquired: false, remainingMs: held.expiresAt - now };
+    this.locks.set(key, { token, expiresAt: now + ttlMs });
+    return { acquired: true };
+  }
+
+  async extendLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const held = this.locks.get(key);
+    if (!held || held.token !== token || held.expiresAt <= Date.now()) return false;
+    held.expiresAt = Date.now() + ttlMs;
+    return true;
+  }
+
+  async releaseLock(key: string, token: string): Promise<boolean> {
+    const held = this.locks.get(key);
+    if (!held || held.token !== token) return false;
+    this.locks.delete(key);
+    return held.expiresAt > Date.now();
   }
 }

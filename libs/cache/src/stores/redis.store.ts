@@ -1,11 +1,37 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { CacheStore } from './cache-store.interface';
+import type { CacheStore, LockAttempt } from './cache-store.interface';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
   /** Keys asked for per SCAN step and deleted per UNLINK when clearing by prefix. Default 500. */
   scanBatchSize?: number;
 }
+
+/**
+ * Lock scripts: the owner token makes release and extension safe. A holder whose lock expired (and was taken by
+ * another) can neither free nor prolong the new holder's lock.
+ */
+const LOCK_SCRIPTS = {
+  cacheLockAcquire: {
+    numberOfKeys: 1,
+    lua: `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+return redis.call('PTTL', KEYS[1])`,
+  },
+  cacheLockExtend: {
+    numberOfKeys: 1,
+    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`,
+  },
+  cacheLockRelease: {
+    numberOfKeys: 1,
+    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`,
+  },
+} as const;
+
+type LockCommands = {
+  [name in keyof typeof LOCK_SCRIPTS]: (key: string, ...args: Array<string | number>) => Promise<number>;
+};
 
 /**
  * The Redis tier: the only place that issues cache commands to Redis. Works on a single node, Sentinel and Cluster
@@ -20,6 +46,13 @@ export class RedisStore implements CacheStore {
     options: RedisStoreOptions = {},
   ) {
     this.scanBatchSize = options.scanBatchSize ?? 500;
+    for (const [name, script] of Object.entries(LOCK_SCRIPTS)) {
+      if (!(name in client)) client.defineCommand(name, script);
+    }
+  }
+
+  private get scripts(): LockCommands {
+    return this.client as unknown as LockCommands;
   }
 
   async get(key: string): Promise<Buffer | undefined> {
@@ -47,6 +80,24 @@ export class RedisStore implements CacheStore {
   async remainingTtl(key: string): Promise<number | undefined> {
     const ttl = await this.client.pttl(key);
     return ttl === -2 ? undefined : ttl === -1 ? Number.POSITIVE_INFINITY : ttl;
+  }
+
+  async getAndExtend(key: string, ttlMs: number): Promise<Buffer | undefined> {
+    return (await this.client.getexBuffer(key, 'PX', Math.max(1, Math.ceil(ttlMs)))) ?? undefined;
+  }
+
+  async acquireLock(key: string, token: string, ttlMs: number): Promise<LockAttempt> {
+    const result = await this.scripts.cacheLockAcquire(key, token, Math.max(1, Math.ceil(ttlMs)));
+    // -2: the lock expired between SET and PTTL; the caller simply tries again.
+    return result === -1 ? { acquired: true } : { acquired: false, remainingMs: Math.max(0, result) };
+  }
+
+  async extendLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.scripts.cacheLockExtend(key, token, Math.max(1, Math.ceil(ttlMs)))) === 1;
+  }
+
+  async releaseLock(key: string, token: string): Promise<boolean> {
+    return (await this.scripts.cacheLockRelease(key, token)) === 1;
   }
 
   /** SCAN + UNLINK in batches on one node: never KEYS, never one huge blocking command. */

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import type { BusMessage, CacheBus, ReceivedBusMessage } from './cache-bus.interface';
+
+/**
+ * The bus over Redis pub/sub: one channel per namespace, published on the shared connection and received on a
+ * dedicated subscriber connection (a subscribed connection can issue no other command). ioredis resubscribes after
+ * a reconnect; messages published while this instance was disconnected are lost, which users of the bus tolerate.
+ */
+export class RedisBus implements CacheBus {
+  private readonly instanceId = randomUUID();
+  private readonly channel: string;
+  private readonly subscriber: Redis | Cluster;
+  private readonly handlers: Array<(received: ReceivedBusMessage) => void> = [];
+
+  constructor(
+    private readonly publisher: Redis | Cluster,
+    namespace: string,
+  ) {
+    this.channel = `${namespace}:__bus`;
+    // Unlike the command connection, the subscriber may queue SUBSCRIBE until it is connected.
+    this.subscriber = publisher.isCluster
+      ? (publisher as Cluster).duplicate(undefined, { enableOfflineQueue: true })
+      : (publisher as Redis).duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.deliver(channel, payload));
+    this.subscriber.subscribe(this.channel).catch(() => undefined);
+  }
+
+  async publish(message: BusMessage): Promise<void> {
+    await this.publisher.publish(this.channel, JSON.stringify({ from: this.instanceId, ...message }));
+  }
+
+  onMessage(handler: (received: ReceivedBusMessage) => void): void {
+    this.handlers.push(handler);
+  }
+
+  async close(): Promise<void> {
+    this.handlers.length = 0;
+    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+  }
+
+  private deliver(channel: Buffer, payload: Buffer): void {
+    if (channel.toString() !== this.channel) return;
+    let parsed: { from?: unknown; kind?: unknown; keys?: unknown };
+    try {
+      parsed = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return; // not ours: ignore
+    }
+    if (parsed.kind !== 'filled' || !Array.isArray(parsed.keys)) return;
+    const received: ReceivedBusMessage = {
+      message: { kind: 'filled', keys: parsed.keys.filter((key): key is string => typeof key === 'string') },
+      ownMessage: parsed.from === this.instanceId,
+    };
+    for (const handler of this.handlers) handler(received);
+  }
+}
