@@ -7,6 +7,7 @@ declare global {
 
 /** Finds (or starts) one Redis for the whole run and hands its URL to every test file through REDIS_URL. */
 export default async function globalSetup(): Promise<void> {
+  if (globalThis.__TEST_REDIS__) return; // several projects share one run: find Redis once
   const redis = await findOrStartRedis();
   globalThis.__TEST_REDIS__ = redis;
   process.env.REDIS_URL = redis.url;

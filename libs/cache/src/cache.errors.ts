@@ -46,7 +46,7 @@ export class InvalidDurationError extends CacheError {
   constructor(path: string, value: unknown) {
     super(
       'CACHE_INVALID_DURATION',
-      `cache option ${path} is not a valid duration: ${JSON.stringify(value)} ` +
+      `cache option ${path} is not a valid duration: ${typeof value === 'number' ? String(value) : JSON.stringify(value)} ` +
         `(use milliseconds as a number, or a string such as '500ms', '60s', '10m', '2h', '1d')`,
     );
   }

@@ -57,7 +57,8 @@ export class CacheExplorer implements OnModuleInit {
     for (const { name, method, operations } of this.decoratedMethods(metatype.prototype)) {
       const where = `${metatype.name}.${name}`;
       if (usesResponseObject(metatype, name)) {
-        throw new InvalidDecoratorError(where, 'a handler that writes the response itself (@Res()) cannot be cached; return the value instead');
+        throw new InvalidDecoratorError(where, 'a handler that takes the response object (@Res() or @Next(), passthrough included) cannot be cached: on a hit ' +
+            'it does not run, so what it does to the response would be lost; return the value and use @Header() instead');
       }
       this.runner.compile(method, operations, where);
     }

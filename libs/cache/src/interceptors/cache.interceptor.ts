@@ -3,7 +3,7 @@ import { from, lastValueFrom, map, type Observable } from 'rxjs';
 import { CACHE_STATUS_HEADER } from '../cache.constants';
 import { getOperations } from '../decorators/cache-operation';
 import { OperationRunner } from '../engine/operation-runner';
-import { resolveHandlerArguments } from './handler-arguments';
+import { handlerPropertyName, resolveHandlerArguments } from './handler-arguments';
 
 /**
  * Serves @Cacheable, @CacheEvict and @WriteThrough on controller handlers (registered globally by CacheModule).
@@ -18,7 +18,8 @@ export class CacheInterceptor implements NestInterceptor {
     const handler = context.getHandler();
     const operations = getOperations(handler);
     if (!operations || context.getType() !== 'http') return next.handle();
-    const compiled = this.runner.compile(handler, operations, `${context.getClass().name}.${handler.name}`);
+    const controller = context.getClass();
+    const compiled = this.runner.compile(handler, operations, `${controller.name}.${handlerPropertyName(controller, handler)}`);
     const args = resolveHandlerArguments(context);
     const invoke = () => lastValueFrom(next.handle(), { defaultValue: undefined });
     return from(this.runner.run(compiled, args, invoke)).pipe(

@@ -45,7 +45,10 @@ function routeArguments(controller: object, handlerName: string): Record<string,
   return Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handlerName) ?? {};
 }
 
-/** Whether a handler takes the platform response (@Res() or @Next()) and so sends the response itself. */
+/**
+ * Whether a handler takes the platform response (@Res(), even with passthrough, or @Next()): on a cache hit the
+ * handler does not run, so whatever it would have done to the response would be lost.
+ */
 export function usesResponseObject(controller: object, handlerName: string): boolean {
   return Object.keys(routeArguments(controller, handlerName)).some((key) => {
     const type = Number(key.split(':')[0]);
@@ -53,9 +56,28 @@ export function usesResponseObject(controller: object, handlerName: string): boo
   });
 }
 
+const handlerNames = new WeakMap<object, string>();
+
+/**
+ * The property under which the controller holds this handler. Not `handler.name`: another decorator that wraps
+ * the method may leave the function anonymous, and then every request would resolve to no arguments (one key).
+ */
+export function handlerPropertyName(controller: { prototype: object }, handler: object): string {
+  let name = handlerNames.get(handler);
+  if (name === undefined) {
+    for (let proto: object | null = controller.prototype; proto && name === undefined; proto = Object.getPrototypeOf(proto)) {
+      name = Object.getOwnPropertyNames(proto).find((property) => Object.getOwnPropertyDescriptor(proto, property)?.value === handler);
+    }
+    name ??= (handler as { name: string }).name;
+    handlerNames.set(handler, name);
+  }
+  return name;
+}
+
 /** The handler's arguments as far as they come from the request; parameters of unknown kinds are undefined. */
 export function resolveHandlerArguments(context: ExecutionContext): unknown[] {
-  const metadata = routeArguments(context.getClass(), context.getHandler().name);
+  const controller = context.getClass();
+  const metadata = routeArguments(controller, handlerPropertyName(controller, context.getHandler()));
   const request = context.switchToHttp().getRequest<HttpRequest>();
   const args: unknown[] = [];
   for (const [key, argument] of Object.entries(metadata)) {
