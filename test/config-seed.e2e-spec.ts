@@ -1,0 +1,88 @@
+import { createServer, type Server } from 'node:net';
+import { DEFAULT_PGLITE_DIR, readConfig, redisAnswers } from '../apps/credential-verification/src/config/app-config';
+import { Database, migrate } from '../apps/credential-verification/src/database';
+import { DEMO_HOLDER_TOKEN, DEMO_ISSUER_TOKEN, seedDatabase } from '../apps/credential-verification/src/seed/seeder';
+import { seedIfEmpty } from '../apps/credential-verification/src/seed/seed-on-start';
+import { dropWorld, isolation, TEST_DATABASE_URL, testRedisUrl } from './support/app-fixture';
+
+describe('configuration', () => {
+  it('defaults to embedded PGlite, port 3000, namespace "certify" and a 1,000-row seed', () => {
+    expect(readConfig({})).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      database: { kind: 'pglite', dataDir: DEFAULT_PGLITE_DIR, schema: 'public' },
+      redisUrl: undefined,
+      cacheNamespace: 'certify',
+      seedOnStart: 1000,
+    });
+  });
+
+  it('selects PostgreSQL or PGlite from DATABASE_URL', () => {
+    expect(readConfig({ DATABASE_URL: 'postgres://u@db:5432/x', DATABASE_SCHEMA: 'tenant_a' }).database).toEqual({ kind: 'postgres', url: 'postgres://u@db:5432/x', schema: 'tenant_a' });
+    expect(readConfig({ DATABASE_URL: 'pglite://memory' }).database).toEqual({ kind: 'pglite', dataDir: undefined, schema: 'public' });
+    expect(readConfig({ DATABASE_URL: 'pglite://./tmp/db' }).database).toMatchObject({ kind: 'pglite', dataDir: './tmp/db' });
+  });
+
+  it('rejects invalid values naming the variable', () => {
+    expect(() => readConfig({ PORT: 'eighty' })).toThrow('PORT must be an integer between 0 and 65535, got "eighty"');
+    expect(() => readConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL must start with/);
+    expect(() => readConfig({ DATABASE_SCHEMA: 'Robert"; DROP' })).toThrow(/^DATABASE_SCHEMA must be a lower-case SQL identifier/);
+    expect(() => readConfig({ SEED_ON_START: '-1' })).toThrow(/^SEED_ON_START/);
+  });
+
+  it('probes Redis with a PING: true for a Redis, false for a closed port or a server that is not Redis', async () => {
+    const url = new URL(testRedisUrl());
+    expect(await redisAnswers(url.hostname, Number(url.port || 6379), 300)).toBe(true);
+    const silent: Server = createServer((socket) => socket.resume()); // accepts and reads, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const started = Date.now();
+    expect(await redisAnswers('127.0.0.1', port, 300)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await new Promise((resolve) => silent.close(resolve));
+    expect(await redisAnswers('127.0.0.1', port, 300)).toBe(false);
+  });
+});
+
+describe('migrations and seeding (real PostgreSQL)', () => {
+  const world = isolation('seed');
+  let db: Database;
+
+  beforeAll(async () => {
+    db = await Database.open({ kind: 'postgres', url: TEST_DATABASE_URL, schema: world.schema });
+  });
+
+  afterAll(async () => {
+    await db?.onApplicationShutdown();
+    await dropWorld(world);
+  });
+
+  it('records migrations and applies none twice', async () => {
+    expect(await migrate(db)).toEqual([]);
+    expect((await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).map((row) => row.version)).toEqual([1, 2]);
+  });
+
+  it('seeds realistic data in batches, with the demo tokens, and only into an empty database on start', async () => {
+    const progress: number[] = [];
+    const result = await seedDatabase(db, { count: 2_500, batchSize: 1_000, onProgress: (written) => progress.push(written) });
+    expect(progress).toEqual([1_000, 2_000, 2_500]);
+    expect(result).toMatchObject({ credentials: 2_500, orgs: 3, users: 834 });
+    const [counts] = await db.query<{ credentials: number; revoked: number; tokens: number }>(
+      `SELECT (SELECT count(*)::int FROM credentials) AS credentials,
+              (SELECT count(*)::int FROM credentials WHERE status = 'revoked') AS revoked,
+              (SELECT count(*)::int FROM api_tokens) AS tokens`,
+    );
+    expect(counts.credentials).toBe(2_500);
+    expect(counts.revoked).toBeGreaterThan(20); // ~3 %
+    expect(counts.revoked).toBeLessThan(200);
+    expect(counts.tokens).toBe(2);
+    const [sample] = await db.query<{ title: string; holder_name: string }>('SELECT title, holder_name FROM credentials LIMIT 1');
+    expect(sample.holder_name).toMatch(/^\S+ \S+$/);
+    expect(DEMO_ISSUER_TOKEN).not.toBe(DEMO_HOLDER_TOKEN);
+
+    const logger = { log: jest.fn() } as unknown as import('@nestjs/common').Logger;
+    await seedIfEmpty(db, 100, logger);
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM credentials'))[0].n).toBe(2_500);
+    expect(logger.log).not.toHaveBeenCalled();
+  });
+});
