@@ -358,6 +358,10 @@ export class CacheEngine {
       this.warnOnce(`encode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; value not cached`);
       return undefined;
     }
+    if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {
+      this.warnOnce(`size:${policy.name}`, `policy "${policy.name}": a ${bytes.length}-byte entry exceeds maxBytes (${policy.maxBytes}); value not cached`);
+      return undefined;
+    }
     const ttlMs = freshMs + (value === null ? 0 : staleRetentionMs(policy));
     const stored = await this.guard.write('set', (store) => store.set(key, bytes, ttlMs).then(() => true), false);
     return stored ? bytes : undefined;

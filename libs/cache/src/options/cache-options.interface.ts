@@ -63,6 +63,8 @@ export interface CachePolicyOptions {
   hardTimeout?: Duration;
   /** Sliding expiration for session-like data: every read resets the TTL (one GETEX). Default false. */
   sliding?: boolean;
+  /** Largest encoded entry cached, in bytes; larger values are returned but not cached (warned once). Default: no limit. */
+  maxBytes?: number;
 }
 
 /** Tuning of the distributed lock of a policy. */

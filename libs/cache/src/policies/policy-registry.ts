@@ -24,6 +24,7 @@ const KNOWN_POLICY_FIELDS = new Set<keyof CachePolicyOptions>([
   'softTimeout',
   'hardTimeout',
   'sliding',
+  'maxBytes',
 ]);
 
 /**
@@ -122,7 +123,11 @@ function resolvePolicy(
     softTimeoutMs: duration('softTimeout') ?? base?.softTimeoutMs,
     hardTimeoutMs: duration('hardTimeout') ?? base?.hardTimeoutMs,
     sliding,
+    maxBytes: options.maxBytes ?? base?.maxBytes,
   };
+  if (policy.maxBytes !== undefined && !(Number.isInteger(policy.maxBytes) && policy.maxBytes > 0)) {
+    throw new InvalidOptionsError(`${path}.maxBytes`, 'must be a positive whole number of bytes');
+  }
   if (sliding && (policy.staleWhileRevalidateMs > 0 || policy.graceMs > 0)) {
     throw new InvalidOptionsError(`${path}.sliding`, 'cannot be combined with staleWhileRevalidate or grace (a sliding entry never goes stale)');
   }

@@ -20,4 +20,6 @@ export interface ResolvedPolicy {
   readonly softTimeoutMs: number | undefined;
   readonly hardTimeoutMs: number | undefined;
   readonly sliding: boolean;
+  /** Encoded entries larger than this are not cached; undefined for no limit. */
+  readonly maxBytes: number | undefined;
 }
