@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { CacheBus } from '../bus/cache-bus.interface';
 import { CACHE_BUS, CACHE_OPTIONS, CACHE_STORE } from '../cache.constants';
-import { type CacheError, LoaderTimeoutError } from '../cache.errors';
+import { type CacheError, DecodeError, LoaderTimeoutError } from '../cache.errors';
 import type { NormalizedCacheOptions } from '../options/normalize-options';
 import type { ResolvedPolicy } from '../policies/resolved-policy';
 import type { CacheStore } from '../stores/cache-store.interface';
@@ -166,6 +166,9 @@ export class CacheEngine {
       : await this.guard.read('get', (store) => store.get(key), undefined);
     if (!bytes) return undefined;
     try {
+      if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {
+        throw new DecodeError(policy.codec.name, `entry of ${bytes.length} bytes exceeds maxBytes (${policy.maxBytes})`);
+      }
       return { ...decodeEntry<T>(policy.codec, bytes), bytes };
     } catch (error) {
       this.warnOnce(`decode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; entry deleted, treated as a miss`);
