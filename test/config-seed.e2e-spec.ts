@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net';
-import { DEFAULT_PGLITE_DIR, readConfig, redisAnswers } from '../apps/credential-verification/src/config/app-config';
+import { DEFAULT_PGLITE_DIR, readConfig, redisAnswers, resolveConfig } from '../apps/credential-verification/src/config/app-config';
 import { Database, migrate } from '../apps/credential-verification/src/database';
 import { DEMO_HOLDER_TOKEN, DEMO_ISSUER_TOKEN, seedDatabase } from '../apps/credential-verification/src/seed/seeder';
 import { seedIfEmpty } from '../apps/credential-verification/src/seed/seed-on-start';
@@ -28,6 +28,20 @@ describe('configuration', () => {
     expect(() => readConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL must start with/);
     expect(() => readConfig({ DATABASE_SCHEMA: 'Robert"; DROP' })).toThrow(/^DATABASE_SCHEMA must be a lower-case SQL identifier/);
     expect(() => readConfig({ SEED_ON_START: '-1' })).toThrow(/^SEED_ON_START/);
+  });
+
+  it('without REDIS_URL uses a local Redis that answers, else logs one line and caches in-process', async () => {
+    const logger = { log: jest.fn() };
+    expect((await resolveConfig({}, logger, async () => true)).redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(logger.log).not.toHaveBeenCalled();
+    const probe = jest.fn(async () => false);
+    expect((await resolveConfig({}, logger, probe)).redisUrl).toBeUndefined();
+    expect(probe).toHaveBeenCalledWith('127.0.0.1', 6379, 300);
+    expect(logger.log).toHaveBeenCalledTimes(1);
+    expect(logger.log.mock.calls[0][0]).toMatch(/no Redis on 127\.0\.0\.1:6379; caching in-process/);
+    const explicit = jest.fn(async () => true);
+    expect((await resolveConfig({ REDIS_URL: 'redis://cache:6380' }, logger, explicit)).redisUrl).toBe('redis://cache:6380');
+    expect(explicit).not.toHaveBeenCalled();
   });
 
   it('probes Redis with a PING: true for a Redis, false for a closed port or a server that is not Redis', async () => {
@@ -84,5 +98,29 @@ describe('migrations and seeding (real PostgreSQL)', () => {
     await seedIfEmpty(db, 100, logger);
     expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM credentials'))[0].n).toBe(2_500);
     expect(logger.log).not.toHaveBeenCalled();
+  });
+});
+
+describe('without Redis (in-process cache fallback)', () => {
+  const world = isolation('noredis');
+
+  afterAll(() => dropWorld(world));
+
+  it('runs and caches in-process when no Redis is configured', async () => {
+    const { createApp } = await import('../apps/credential-verification/src/bootstrap');
+    const { testConfig, insertFixtures } = await import('./support/app-fixture');
+    const app = await createApp({ ...testConfig(world), redisUrl: undefined }, { logger: false });
+    try {
+      await app.getHttpAdapter().getInstance().ready();
+      const db = app.get(Database);
+      const fx = await insertFixtures(db);
+      const url = `/users/${fx.holderId}/profile`;
+      const before = db.queryCount;
+      expect((await app.inject({ url })).statusCode).toBe(200);
+      expect((await app.inject({ url })).statusCode).toBe(200);
+      expect(db.queryCount - before).toBe(1);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -73,10 +73,14 @@ export function readConfig(env: AppEnv): AppConfig {
  * {@link readConfig}, plus the Redis fallback: without REDIS_URL, a local Redis on 127.0.0.1:6379 is used if it
  * answers PING within 300 ms; otherwise one line is logged and the cache runs in-process.
  */
-export async function resolveConfig(env: AppEnv, logger = new Logger('Config')): Promise<AppConfig> {
+export async function resolveConfig(
+  env: AppEnv,
+  logger: Pick<Logger, 'log'> = new Logger('Config'),
+  probe: (host: string, port: number, timeoutMs: number) => Promise<boolean> = redisAnswers,
+): Promise<AppConfig> {
   const config = readConfig(env);
   if (config.redisUrl) return config;
-  if (await redisAnswers('127.0.0.1', 6379, 300)) return { ...config, redisUrl: DEFAULT_REDIS_URL };
+  if (await probe('127.0.0.1', 6379, 300)) return { ...config, redisUrl: DEFAULT_REDIS_URL };
   logger.log('REDIS_URL not set and no Redis on 127.0.0.1:6379; caching in-process (not shared between instances)');
   return config;
 }
