@@ -1,0 +1,52 @@
+/** Latency statistics of one run, in milliseconds rounded to 0.1 ms. */
+export interface LatencySummary {
+  readonly count: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** Nearest-rank percentile of sorted values (p in 0..100). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+export function summarize(latenciesMs: readonly number[]): LatencySummary {
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    p50Ms: round1(percentile(sorted, 50)),
+    p99Ms: round1(percentile(sorted, 99)),
+    maxMs: round1(sorted[sorted.length - 1] ?? Number.NaN),
+  };
+}
+
+export function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** A plain-text table with right-aligned numbers, for the console. */
+export function textTable(rows: readonly Record<string, unknown>[], columns: readonly string[]): string {
+  const cells = rows.map((row) => columns.map((column) => formatCell(row[column])));
+  const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((line) => line[i].length)));
+  const isNumeric = columns.map((column) => rows.some((row) => typeof row[column] === 'number'));
+  const pad = (text: string, i: number) => (isNumeric[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]));
+  const lines = [columns.map(pad).join('  '), widths.map((width) => '-'.repeat(width)).join('  ')];
+  for (const line of cells) lines.push(line.map(pad).join('  '));
+  return lines.join('\n');
+}
+
+function formatCell(value: unknown): string {
+  if (value === undefined || value === null) return '-';
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  return String(value);
+}
+
+/** High-resolution wall-clock milliseconds, comparable across processes on one machine. */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
