@@ -26,7 +26,7 @@ const SKIPPED = new Set(['bench:install']);
 const CHART_METRICS = {
   p99Ms: 'p99 caller latency (ms)',
   loaderCalls: 'loader calls',
-  syncMisses: 'synchronous misses (callers that waited >= the loader time)',
+  syncMisses: 'synchronous misses (callers that waited for a load)',
 };
 
 async function main() {
