@@ -37,7 +37,9 @@ export class RedisBus implements CacheBus {
 
   async close(): Promise<void> {
     this.handlers.length = 0;
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    // While Redis is unreachable, QUIT would wait in the subscriber's offline queue forever and hang app.close().
+    if (this.subscriber.status === 'ready') await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    else this.subscriber.disconnect();
   }
 
   private deliver(channel: Buffer, payload: Buffer): void {
