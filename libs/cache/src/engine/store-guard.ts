@@ -67,52 +67,68 @@ export class StoreGuard {
   }
 
   private async run<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F, timeoutMs: number): Promise<T | F> {
-    if (!this.admit()) return fallback;
+    const admission = this.admit();
+    if (!admission) return fallback;
+    const probe = admission === 'probe';
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new StoreTimeoutError(operation, timeoutMs)), timeoutMs);
       });
       const result = await Promise.race([call(this.store), timeout]);
-      this.succeeded();
+      this.succeeded(probe);
       return result;
     } catch (error) {
-      this.failed(operation, error);
+      this.failed(operation, error, probe);
       return fallback;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Whether a call may go to the store now; in half-open state only the single probe may. */
-  private admit(): boolean {
-    if (this.state === 'closed') return true;
+  /**
+   * Whether a call may go to the store now: every call while closed; once open, only the single probe after the
+   * cool-down.
+   */
+  private admit(): 'closed' | 'probe' | false {
+    if (this.state === 'closed') return 'closed';
     if (this.state === 'open' && Date.now() - this.openedAt >= this.options.coolDownMs) {
       this.state = 'half-open';
-      return true;
+      return 'probe';
     }
     return false;
   }
 
-  private succeeded(): void {
+  /**
+   * Only the probe decides whether an open breaker closes. A call admitted before the breaker opened may still
+   * answer afterwards (it was sent before the outage was noticed); its success says nothing about the store now, and
+   * letting it close the breaker made a degraded store flap open and closed, logging each time.
+   */
+  private succeeded(probe: boolean): void {
+    if (this.state === 'closed') {
+      this.consecutiveFailures = 0;
+      return;
+    }
+    if (!probe) return;
     this.consecutiveFailures = 0;
-    if (this.state === 'closed') return;
     this.state = 'closed';
     this.logger.log(`${this.store.name} store answering again; caching resumed`);
   }
 
-  private failed(operation: string, error: unknown): void {
+  /** A failure counts towards opening a closed breaker; once open, only a failed probe reopens it for a cool-down. */
+  private failed(operation: string, error: unknown, probe: boolean): void {
     this.consecutiveFailures++;
-    const wasClosed = this.state === 'closed';
-    if (this.state === 'half-open' || this.consecutiveFailures >= this.options.failureThreshold) {
+    if (this.state === 'closed') {
+      if (this.consecutiveFailures < this.options.failureThreshold) return;
       this.state = 'open';
       this.openedAt = Date.now();
-    }
-    if (wasClosed && this.state === 'open') {
       const reason = error instanceof Error ? error.message : String(error);
       this.logger.error(
         `${this.store.name} store unavailable (${operation}: ${reason}); skipping it for ${this.options.coolDownMs} ms at a time, serving from loaders until it answers`,
       );
+    } else if (probe) {
+      this.state = 'open';
+      this.openedAt = Date.now();
     }
   }
 }

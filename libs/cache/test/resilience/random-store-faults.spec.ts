@@ -82,7 +82,7 @@ describe('resilience: random store failures and delays on 30 % of calls (ChaosSt
     await redis?.stop();
   });
 
-  it('500 concurrent getOrSet calls per wave: each returns its key\'s loaded or cached value, never an error', async () => {
+  it('waves of 500 concurrent getOrSet calls: each returns its key\'s loaded or cached value, never an error', async () => {
     const keys = Array.from({ length: 50 }, (_, i) => `k${i}`);
     // Half of the keys start out cached with a value the loader never returns, to tell cached answers apart.
     injected.enabled = false;
@@ -92,7 +92,10 @@ describe('resilience: random store failures and delays on 30 % of calls (ChaosSt
     const outcomes = { loaded: 0, cached: 0, errors: [] as unknown[], wrong: [] as unknown[] };
     const latencies: number[] = [];
 
-    for (let wave = 0; wave < 4; wave++) {
+    // At least 4 waves, and for at least 3 s, so the breaker goes through several cool-downs and probes.
+    const runStarted = performance.now();
+    let wave = 0;
+    for (; wave < 4 || performance.now() - runStarted < 3_000; wave++) {
       await Promise.all(
         Array.from({ length: 500 }, async (_, i) => {
           const key = keys[(i * 7 + wave) % keys.length];
@@ -113,6 +116,7 @@ describe('resilience: random store failures and delays on 30 % of calls (ChaosSt
           }
         }),
       );
+      await sleep(100);
     }
 
     latencies.sort((a, b) => a - b);
@@ -121,6 +125,7 @@ describe('resilience: random store failures and delays on 30 % of calls (ChaosSt
       JSON.stringify({
         scenario: 'random faults',
         seed,
+        waves: wave,
         calls: latencies.length + outcomes.errors.length,
         loaded: outcomes.loaded,
         cached: outcomes.cached,
@@ -131,11 +136,14 @@ describe('resilience: random store failures and delays on 30 % of calls (ChaosSt
         p99: p(0.99),
         max: p(1),
         breakerOpened: logs.opened().length,
+        breakerClosed: logs.recovered().length,
       }),
     );
     expect(outcomes.errors).toEqual([]);
     expect(outcomes.wrong).toEqual([]);
-    expect(outcomes.loaded + outcomes.cached).toBe(2_000);
+    expect(outcomes.loaded + outcomes.cached).toBe(wave * 500);
+    expect(logs.opened().length).toBeLessThanOrEqual(Math.ceil((performance.now() - runStarted) / 1_000) + 1);
+    expect(Math.abs(logs.opened().length - logs.recovered().length)).toBeLessThanOrEqual(1);
     expect(injected.failures).toBeGreaterThan(0);
     expect(injected.delays).toBeGreaterThan(0);
   }, 30_000);
