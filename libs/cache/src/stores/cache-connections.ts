@@ -11,6 +11,8 @@ import { RedisStore } from './redis.store';
 
 /** How long start-up waits for Redis before serving from loaders while it keeps trying. */
 const STARTUP_READY_TIMEOUT_MS = 3_000;
+/** How long shutdown waits for the socket of a connection it closed to report the end. */
+const SHUTDOWN_CLOSE_TIMEOUT_MS = 1_000;
 
 /**
  * Owns the module's connections: opens the one the options describe (or adopts the one given), builds the shared
@@ -50,6 +52,20 @@ export class CacheConnections implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.bus.close();
     if (!this.redis?.owned) return;
-    await this.redis.client.quit().catch(() => this.redis?.client.disconnect());
+    const client = this.redis.client;
+    // Not connected: there is no socket to close politely, and QUIT would only fail; stop reconnecting instead.
+    if (client.status !== 'ready') return client.disconnect();
+    // quit() resolves on the server's OK, before the socket closes: wait for 'end' so that once app.close()
+    // resolves the connection really is closed (bounded, in case the socket never reports it).
+    const ended = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, SHUTDOWN_CLOSE_TIMEOUT_MS);
+      timer.unref();
+      client.once('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await client.quit().catch(() => client.disconnect());
+    await ended;
   }
 }
