@@ -276,7 +276,7 @@ export class CacheEngine {
     for (;;) {
       const attempt = await this.guard.write('acquireLock', (store) => store.acquireLock(lockKey, token, lock.ttlMs), undefined);
       if (!attempt) return this.loadAndStore(key, policy, load, options); // store unreachable: no lock to be had
-      if (attempt.acquired) return this.loadHoldingLock(key, lockKey, token, policy, lock.ttlMs, load, options);
+      if (attempt.acquired) return this.loadHoldingLock(key, lockKey, token, policy, lock.ttlMs, load, options, stale);
       if (!waitForOthers) return { value: stale?.value, bytes: stale?.bytes, status: 'STALE' };
 
       // Another process is loading: sleep until its value lands or its lock lapses (a crashed holder), bounded.
@@ -305,6 +305,7 @@ export class CacheEngine {
     lockTtlMs: number,
     load: () => Promise<T> | T,
     options: LoadOptions<T>,
+    replacing: ReadEntry<T> | undefined,
   ): Promise<Flight> {
     // Renew the lease while the loader runs, so a slow loader keeps it and a crashed process loses it within one TTL.
     const renewal = setInterval(() => {
@@ -312,9 +313,10 @@ export class CacheEngine {
     }, Math.max(5, Math.floor(lockTtlMs / 3)));
     renewal.unref();
     try {
-      // Another process may have filled the key between our miss and our lock.
+      // Another process may have filled the key between our miss and our lock. An early (XFetch) refresh finds the
+      // still-fresh entry it was started to replace: that is not a new fill, so it loads anyway.
       const landed = await this.readFresh<T>(key, policy);
-      if (landed) return landed;
+      if (landed && !(replacing && landed.bytes?.equals(replacing.bytes))) return landed;
       const flight = await this.loadAndStore(key, policy, load, options);
       if (flight.bytes) void this.bus.publish({ kind: 'filled', keys: [key] }).catch(() => undefined);
       return flight;
