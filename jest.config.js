@@ -26,6 +26,9 @@ const shared = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Chaos suites spawn and kill redis-server processes and TCP proxies; a socket they leave half-closed must never
+  // keep CI waiting after the last test has reported.
+  forceExit: true,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/libs/cache/src/**/*.spec.ts'] },

@@ -4,7 +4,9 @@
  */
 export type BusMessage =
   /** A value landed in the store for these keys: wake whoever waits for them. */
-  { readonly kind: 'filled'; readonly keys: readonly string[] };
+  | { readonly kind: 'filled'; readonly keys: readonly string[] }
+  /** These keys, and every key under these prefixes, changed: drop any in-process copy. */
+  | { readonly kind: 'invalidate'; readonly keys: readonly string[]; readonly prefixes: readonly string[] };
 
 /** A message with the instance it came from. */
 export interface ReceivedBusMessage {
@@ -18,5 +20,10 @@ export interface CacheBus {
   publish(message: BusMessage): Promise<void>;
   /** Registers a handler for every message, this instance's own included (flagged). */
   onMessage(handler: (received: ReceivedBusMessage) => void): void;
+  /**
+   * Registers a handler for when the bus reconnects after a drop: messages sent meanwhile are lost, so whoever keeps
+   * copies that the bus invalidates must drop or revalidate them.
+   */
+  onReconnect(handler: () => void): void;
   close(): Promise<void>;
 }

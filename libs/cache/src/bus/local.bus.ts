@@ -12,6 +12,10 @@ export class LocalBus implements CacheBus {
     this.handlers.push(handler);
   }
 
+  onReconnect(): void {
+    // An in-process bus never drops.
+  }
+
   async close(): Promise<void> {
     this.handlers.length = 0;
   }

@@ -12,6 +12,8 @@ export class RedisBus implements CacheBus {
   private readonly channel: string;
   private readonly subscriber: Redis | Cluster;
   private readonly handlers: Array<(received: ReceivedBusMessage) => void> = [];
+  private readonly reconnectHandlers: Array<() => void> = [];
+  private subscribedOnce = false;
 
   constructor(
     private readonly publisher: Redis | Cluster,
@@ -24,6 +26,10 @@ export class RedisBus implements CacheBus {
       : (publisher as Redis).duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.deliver(channel, payload));
+    this.subscriber.on('ready', () => {
+      if (this.subscribedOnce) for (const handler of this.reconnectHandlers) handler();
+      this.subscribedOnce = true;
+    });
     this.subscriber.subscribe(this.channel).catch(() => undefined);
   }
 
@@ -35,8 +41,13 @@ export class RedisBus implements CacheBus {
     this.handlers.push(handler);
   }
 
+  onReconnect(handler: () => void): void {
+    this.reconnectHandlers.push(handler);
+  }
+
   async close(): Promise<void> {
     this.handlers.length = 0;
+    this.reconnectHandlers.length = 0;
     // While Redis is unreachable, QUIT would wait in the subscriber's offline queue forever and hang app.close().
     if (this.subscriber.status === 'ready') await this.subscriber.quit().catch(() => this.subscriber.disconnect());
     else this.subscriber.disconnect();
@@ -44,17 +55,22 @@ export class RedisBus implements CacheBus {
 
   private deliver(channel: Buffer, payload: Buffer): void {
     if (channel.toString() !== this.channel) return;
-    let parsed: { from?: unknown; kind?: unknown; keys?: unknown };
+    let parsed: { from?: unknown; kind?: unknown; keys?: unknown; prefixes?: unknown };
     try {
       parsed = JSON.parse(payload.toString('utf8'));
     } catch {
       return; // not ours: ignore
     }
-    if (parsed.kind !== 'filled' || !Array.isArray(parsed.keys)) return;
-    const received: ReceivedBusMessage = {
-      message: { kind: 'filled', keys: parsed.keys.filter((key): key is string => typeof key === 'string') },
-      ownMessage: parsed.from === this.instanceId,
-    };
+    const keys = strings(parsed.keys);
+    let message: BusMessage;
+    if (parsed.kind === 'filled') message = { kind: 'filled', keys };
+    else if (parsed.kind === 'invalidate') message = { kind: 'invalidate', keys, prefixes: strings(parsed.prefixes) };
+    else return;
+    const received: ReceivedBusMessage = { message, ownMessage: parsed.from === this.instanceId };
     for (const handler of this.handlers) handler(received);
   }
+}
+
+function strings(list: unknown): string[] {
+  return Array.isArray(list) ? list.filter((item): item is string => typeof item === 'string') : [];
 }

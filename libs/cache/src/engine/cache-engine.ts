@@ -7,6 +7,7 @@ import { type CacheError, DecodeError, LoaderTimeoutError } from '../cache.error
 import type { NormalizedCacheOptions } from '../options/normalize-options';
 import type { ResolvedPolicy } from '../policies/resolved-policy';
 import type { CacheStore } from '../stores/cache-store.interface';
+import { MemoryStore } from '../stores/memory.store';
 import { type CacheEntry, decodeEntry, encodeEntry } from './cache-entry';
 import { FillWaiters } from './fill-waiters';
 import { judgeFreshness, staleRetentionMs } from './freshness';
@@ -24,6 +25,9 @@ import { StoreGuard } from './store-guard';
  *   whose waiters are woken by the bus when the value lands. Every caller still gets its own copy of the value.
  * - Bytes that do not decode are a miss and are deleted.
  * - A write or delete of a key ends any fail-safe reuse of its old value in this process.
+ * - L1 holds only fresh entries, as encoded bytes (every read decodes its own copy). A write or delete anywhere
+ *   drops the key from every instance's L1 through the bus; a copy read from the store while an invalidation
+ *   arrived is not kept; after the bus reconnects (messages may have been lost) L1 is emptied.
  */
 
 /** How a value was obtained: fresh from the cache, from the loader, stale from the cache, or without the cache. */
@@ -65,6 +69,10 @@ export class CacheEngine {
   /** Keys whose loader just failed and whose grace value is reused until the back-off ends. */
   private readonly failSafe = new LRUCache<string, ReadEntry>({ max: 10_000 });
   private readonly warned = new Set<string>();
+  /** The in-process tier of policies with `l1`. */
+  private readonly l1: MemoryStore;
+  /** Counts invalidations seen; an L2 read that overlapped one does not fill L1 (it may predate the write). */
+  private l1Epoch = 0;
 
   constructor(
     @Inject(CACHE_OPTIONS) private readonly options: NormalizedCacheOptions,
@@ -73,6 +81,14 @@ export class CacheEngine {
   ) {
     this.guard = new StoreGuard(store, this.logger);
     this.waiters = new FillWaiters(bus);
+    this.l1 = new MemoryStore(options.l1);
+    bus.onMessage(({ message, ownMessage }) => {
+      if (message.kind === 'invalidate' && !ownMessage) this.dropFromL1(message.keys, message.prefixes);
+    });
+    bus.onReconnect(() => {
+      this.l1Epoch++;
+      this.l1.clear();
+    });
   }
 
   /** The namespace every key of this engine lives under. */
@@ -94,6 +110,10 @@ export class CacheEngine {
     if (!policy.cache) return { value: await load(), status: 'BYPASS' };
     const backedOff = this.failSafe.get(key);
     if (backedOff) return { value: this.decode<T>(backedOff.bytes, policy), status: 'STALE' };
+    if (policy.l1) {
+      const local = this.readL1<T>(key, policy);
+      if (local !== undefined) return { value: local, status: 'HIT' };
+    }
 
     const entry = await this.read<T>(key, policy);
     if (entry) {
@@ -128,7 +148,9 @@ export class CacheEngine {
    */
   async set(key: string, value: unknown, policy: ResolvedPolicy, ttlMs?: number): Promise<boolean> {
     if (!policy.cache) return false;
-    return (await this.write(key, value, policy, 0, ttlMs)) !== undefined;
+    const stored = (await this.write(key, value, policy, 0, ttlMs)) !== undefined;
+    this.announceInvalidation([key], []);
+    return stored;
   }
 
   /**
@@ -137,22 +159,28 @@ export class CacheEngine {
    */
   async writeThrough(key: string, value: unknown, policy: ResolvedPolicy, ttlMs?: number): Promise<boolean> {
     if (!policy.cache) return false;
-    if ((await this.write(key, value, policy, 0, ttlMs)) !== undefined) return true;
-    await this.delete([key]);
-    return false;
+    if ((await this.write(key, value, policy, 0, ttlMs)) === undefined) return this.delete([key]).then(() => false);
+    this.announceInvalidation([key], []);
+    return true;
   }
 
   /** Deletes keys. Resolves to false when the store could not be reached. */
   async delete(keys: readonly string[]): Promise<boolean> {
     if (keys.length === 0) return true;
     for (const key of keys) this.failSafe.delete(key);
-    return this.guard.write('delete', (store) => store.delete(keys).then(() => true), false);
+    this.dropFromL1(keys, []);
+    const deleted = await this.guard.write('delete', (store) => store.delete(keys).then(() => true), false);
+    this.announceInvalidation(keys, []);
+    return deleted;
   }
 
   /** Deletes every key that starts with `prefix` (SCAN + UNLINK in batches). Resolves to the count, or -1 on failure. */
   async deleteByPrefix(prefix: string): Promise<number> {
     for (const key of this.failSafe.keys()) if (key.startsWith(prefix)) this.failSafe.delete(key);
-    return this.guard.write('deleteByPrefix', (store) => store.deleteByPrefix(prefix), -1);
+    this.dropFromL1([], [prefix]);
+    const deleted = await this.guard.write('deleteByPrefix', (store) => store.deleteByPrefix(prefix), -1);
+    this.announceInvalidation([], [prefix]);
+    return deleted;
   }
 
   /** Milliseconds until a key expires, or undefined when it is absent (or the store is unreachable). */
@@ -161,6 +189,7 @@ export class CacheEngine {
   }
 
   private async read<T>(key: string, policy: ResolvedPolicy): Promise<ReadEntry<T> | undefined> {
+    const epoch = this.l1Epoch;
     const bytes = policy.sliding
       ? await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), undefined)
       : await this.guard.read('get', (store) => store.get(key), undefined);
@@ -169,7 +198,9 @@ export class CacheEngine {
       if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {
         throw new DecodeError(policy.codec.name, `entry of ${bytes.length} bytes exceeds maxBytes (${policy.maxBytes})`);
       }
-      return { ...decodeEntry<T>(policy.codec, bytes), bytes };
+      const entry = { ...decodeEntry<T>(policy.codec, bytes), bytes };
+      if (policy.l1 && epoch === this.l1Epoch) this.keepInL1(key, policy, entry);
+      return entry;
     } catch (error) {
       this.warnOnce(`decode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; entry deleted, treated as a miss`);
       await this.delete([key]);
@@ -369,7 +400,38 @@ export class CacheEngine {
     }
     const ttlMs = freshMs + (value === null ? 0 : staleRetentionMs(policy));
     const stored = await this.guard.write('set', (store) => store.set(key, bytes, ttlMs).then(() => true), false);
-    return stored ? bytes : undefined;
+    if (!stored) return undefined;
+    if (policy.l1) this.keepInL1(key, policy, { bytes, freshUntil: Date.now() + freshMs });
+    return bytes;
+  }
+
+  /** A fresh copy of the L1 entry of `key`, or undefined. */
+  private readL1<T>(key: string, policy: ResolvedPolicy): T | undefined {
+    const bytes = this.l1.getNow(key);
+    if (!bytes) return undefined;
+    try {
+      return decodeEntry<T>(policy.codec, bytes).value;
+    } catch {
+      this.dropFromL1([key], []);
+      return undefined;
+    }
+  }
+
+  /** Keeps a fresh entry in L1 until it stops being fresh (or the policy's L1 cap, if shorter). */
+  private keepInL1(key: string, policy: ResolvedPolicy, entry: { bytes: Buffer; freshUntil: number }): void {
+    const ttlMs = Math.min(entry.freshUntil - Date.now(), policy.l1?.ttlMs ?? Number.POSITIVE_INFINITY);
+    if (ttlMs >= 1) void this.l1.set(key, entry.bytes, ttlMs);
+  }
+
+  private dropFromL1(keys: readonly string[], prefixes: readonly string[]): void {
+    this.l1Epoch++;
+    void this.l1.delete(keys);
+    for (const prefix of prefixes) void this.l1.deleteByPrefix(prefix);
+  }
+
+  /** Tells the other instances to drop their L1 copies; a lost message is bounded by their L1 TTL. */
+  private announceInvalidation(keys: readonly string[], prefixes: readonly string[]): void {
+    this.bus.publish({ kind: 'invalidate', keys, prefixes }).catch(() => undefined);
   }
 
   private withinGrace(entry: CacheEntry, policy: ResolvedPolicy): boolean {

@@ -65,6 +65,11 @@ export interface CachePolicyOptions {
   sliding?: boolean;
   /** Largest encoded entry cached, in bytes; larger values are returned but not cached (warned once). Default: no limit. */
   maxBytes?: number;
+  /**
+   * Keep fresh entries in this process too (the L1 tier) for `ttl` at most (default: the entry's own freshness).
+   * Writes and evictions anywhere drop L1 copies in every instance through the bus. Default off.
+   */
+  l1?: boolean | { ttl?: Duration };
 }
 
 /** Tuning of the distributed lock of a policy. */
@@ -108,4 +113,6 @@ export interface CacheModuleOptions {
   codec?: CodecOption;
   /** Longest a key may be before it is hashed. Default 200 characters. */
   maxKeyLength?: number;
+  /** Bounds of the in-process L1 tier used by policies with `l1`. Default 10,000 entries, 64 MiB. */
+  l1?: { maxEntries?: number; maxBytes?: number };
 }

@@ -10,10 +10,11 @@ export interface NormalizedCacheOptions {
   readonly maxKeyLength: number;
   readonly redis: RedisConnectionOption | undefined;
   readonly store: CacheStore | undefined;
+  readonly l1: { readonly maxEntries: number; readonly maxBytes: number };
 }
 
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*$/;
-const KNOWN_MODULE_FIELDS = new Set(['redis', 'store', 'namespace', 'policies', 'defaultPolicy', 'codec', 'maxKeyLength']);
+const KNOWN_MODULE_FIELDS = new Set(['redis', 'store', 'namespace', 'policies', 'defaultPolicy', 'codec', 'maxKeyLength', 'l1']);
 
 /** Validates module options once and fills in defaults. Every problem is reported with the option's path. */
 export function normalizeCacheOptions(options: CacheModuleOptions = {}): NormalizedCacheOptions {
@@ -39,5 +40,12 @@ export function normalizeCacheOptions(options: CacheModuleOptions = {}): Normali
     maxKeyLength,
     redis: options.redis,
     store: options.store,
+    l1: { maxEntries: positiveInteger(options.l1?.maxEntries, 10_000, 'l1.maxEntries'), maxBytes: positiveInteger(options.l1?.maxBytes, 64 * 1024 * 1024, 'l1.maxBytes') },
   };
+}
+
+function positiveInteger(value: number | undefined, fallback: number, path: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new InvalidOptionsError(path, 'must be a positive whole number');
+  return value;
 }

@@ -25,6 +25,7 @@ const KNOWN_POLICY_FIELDS = new Set<keyof CachePolicyOptions>([
   'hardTimeout',
   'sliding',
   'maxBytes',
+  'l1',
 ]);
 
 /**
@@ -124,12 +125,16 @@ function resolvePolicy(
     hardTimeoutMs: duration('hardTimeout') ?? base?.hardTimeoutMs,
     sliding,
     maxBytes: options.maxBytes ?? base?.maxBytes,
+    l1: resolveL1(options.l1, base?.l1, `${path}.l1`),
   };
   if (policy.maxBytes !== undefined && !(Number.isInteger(policy.maxBytes) && policy.maxBytes > 0)) {
     throw new InvalidOptionsError(`${path}.maxBytes`, 'must be a positive whole number of bytes');
   }
   if (sliding && (policy.staleWhileRevalidateMs > 0 || policy.graceMs > 0)) {
     throw new InvalidOptionsError(`${path}.sliding`, 'cannot be combined with staleWhileRevalidate or grace (a sliding entry never goes stale)');
+  }
+  if (sliding && policy.l1) {
+    throw new InvalidOptionsError(`${path}.sliding`, 'cannot be combined with l1 (reads served in-process would not extend the shared TTL)');
   }
   if (policy.softTimeoutMs !== undefined && policy.hardTimeoutMs !== undefined && policy.softTimeoutMs >= policy.hardTimeoutMs) {
     throw new InvalidOptionsError(`${path}.softTimeout`, 'must be shorter than hardTimeout');
@@ -147,4 +152,12 @@ function resolveLock(option: CachePolicyOptions['lock'], inherited: ResolvedPoli
   const waitMs = option.wait === undefined ? defaults.waitMs : parseDuration(option.wait, `${path}.wait`);
   if (ttlMs < 10) throw new InvalidOptionsError(`${path}.ttl`, 'must be at least 10ms');
   return { ttlMs, waitMs };
+}
+
+function resolveL1(option: CachePolicyOptions['l1'], inherited: ResolvedPolicy['l1'], path: string): ResolvedPolicy['l1'] {
+  if (option === undefined) return inherited;
+  if (option === false) return undefined;
+  if (option === true) return { ttlMs: undefined };
+  if (option === null || typeof option !== 'object') throw new InvalidOptionsError(path, 'must be true, false or { ttl }');
+  return { ttlMs: option.ttl === undefined ? undefined : parseDuration(option.ttl, `${path}.ttl`) };
 }

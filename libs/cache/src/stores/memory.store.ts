@@ -5,6 +5,8 @@ import type { CacheStore, LockAttempt } from './cache-store.interface';
 export interface MemoryStoreOptions {
   /** Most entries held before the least recently used are dropped. Default 10,000. */
   maxEntries?: number;
+  /** Most bytes (values plus keys) held before the least recently used are dropped. Default: no limit. */
+  maxBytes?: number;
 }
 
 /**
@@ -19,11 +21,31 @@ export class MemoryStore implements CacheStore {
   constructor(options: MemoryStoreOptions = {}) {
     // ttlResolution 0: lru-cache otherwise reuses a cached clock reading, which can predate an entry's start, so
     // remainingTtl exceeded the TTL set and an entry could outlive its TTL while the event loop was busy.
-    this.entries = new LRUCache<string, Buffer>({ max: options.maxEntries ?? 10_000, ttlAutopurge: false, ttlResolution: 0 });
+    this.entries = new LRUCache<string, Buffer>({
+      max: options.maxEntries ?? 10_000,
+      ttlAutopurge: false,
+      ttlResolution: 0,
+      ...(options.maxBytes ? { maxSize: options.maxBytes, sizeCalculation: (value, key) => value.length + key.length } : {}),
+    });
   }
 
   async get(key: string): Promise<Buffer | undefined> {
     return this.entries.get(key);
+  }
+
+  /** Synchronous get, for the L1 tier's hot path. */
+  getNow(key: string): Buffer | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Number of entries held. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Drops every entry. */
+  clear(): void {
+    this.entries.clear();
   }
 
   async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
