@@ -1,3 +1,4 @@
+import type { CacheModuleOptions } from '@app/cache';
 import { type CacheApp, createCacheApp } from './support/cache-app';
 import { cleanNamespace, rawRedis, redisUrl, sleep, uniqueNamespace } from './support/redis';
 
@@ -8,7 +9,7 @@ import { cleanNamespace, rawRedis, redisUrl, sleep, uniqueNamespace } from './su
 describe('L1 tier and invalidation bus', () => {
   const redis = rawRedis();
   const namespace = uniqueNamespace('l1');
-  const options = { redis: redisUrl(), namespace, policies: { profile: { ttl: '1m', l1: true } } };
+  const options: CacheModuleOptions = { redis: redisUrl(), namespace, policies: { profile: { ttl: '1m', l1: true } } };
   let a: CacheApp;
   let b: CacheApp;
 

@@ -261,7 +261,7 @@ export class CacheEngine {
         if (stale && this.withinGrace(stale, policy)) return { value: stale.value, status: 'STALE' };
         throw new LoaderTimeoutError(key, policy.hardTimeoutMs!);
       }
-      const value = leader || !outcome.bytes ? outcome.value : this.decode<T>(outcome.bytes, policy);
+      const value = leader ? outcome.value : outcome.bytes ? this.decode<T>(outcome.bytes, policy) : cloneForCaller(outcome.value);
       return { value: value as T, status: outcome.status };
     } finally {
       for (const timer of timers) clearTimeout(timer);
@@ -453,4 +453,16 @@ export class CacheEngine {
 export function withJitter(ttlMs: number, jitter: number): number {
   if (jitter === 0) return ttlMs;
   return Math.max(1, Math.round(ttlMs * (1 + jitter * (2 * Math.random() - 1))));
+}
+
+/**
+ * A follower's own copy when no stored bytes exist (the store write failed or timed out): a structured clone, or the
+ * value itself when it cannot be cloned (functions), the one case where callers share an object.
+ */
+function cloneForCaller(value: unknown): unknown {
+  try {
+    return structuredClone(value);
+  } catch {
+    return value;
+  }
 }
