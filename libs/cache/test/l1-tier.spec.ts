@@ -50,7 +50,7 @@ describe('L1 tier and invalidation bus', () => {
     await a.cache.getOrSet('user:3', () => 'cached', { policy: 'profile' });
     // A write whose invalidation this instance cannot hear: straight into Redis, then the subscriber is killed.
     await redis.del(`${namespace}:user:3`);
-    await redis.client('KILL', 'TYPE', 'pubsub');
+    await redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     await waitFor(async () => (await a.cache.getOrSet('user:3', () => 'after-reconnect', { policy: 'profile' })) === 'after-reconnect');
   });
 });
