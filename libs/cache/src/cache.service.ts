@@ -57,10 +57,7 @@ export class CacheService {
    * namespace. Resolves to the number of keys deleted, or -1 if the store failed.
    */
   async clear(key?: KeyResult): Promise<number> {
-    if (key === undefined) return this.engine.deleteByPrefix(`${this.options.namespace}:`);
-    const group = this.keyOf(key);
-    const [, count] = await Promise.all([this.engine.delete([group]), this.engine.deleteByPrefix(`${group}:`)]);
-    return count;
+    return this.engine.deleteGroup(key === undefined ? undefined : this.keyOf(key));
   }
 
   /** Milliseconds until a key expires, or undefined when it is not cached. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { CacheBus } from '../bus/cache-bus.interface';
 import { CACHE_BUS, CACHE_OPTIONS, CACHE_STORE } from '../cache.constants';
@@ -10,6 +10,7 @@ import type { CacheStore } from '../stores/cache-store.interface';
 import { MemoryStore } from '../stores/memory.store';
 import { type CacheEntry, decodeEntry, encodeEntry } from './cache-entry';
 import { FillWaiters } from './fill-waiters';
+import { OnceLogger } from './once-logger';
 import { judgeFreshness, staleRetentionMs } from './freshness';
 import { StoreGuard } from './store-guard';
 
@@ -47,6 +48,14 @@ export interface LoadOptions<T> {
   shouldCache?: (value: T) => boolean;
 }
 
+/** One caller's request to load a key, passed whole through the load path. */
+interface LoadRequest<T> {
+  readonly key: string;
+  readonly policy: ResolvedPolicy;
+  readonly load: () => Promise<T> | T;
+  readonly options: LoadOptions<T>;
+}
+
 /** An entry as read from the store, with its bytes so that each caller can decode its own copy. */
 interface ReadEntry<T = unknown> extends CacheEntry<T> {
   readonly bytes: Buffer;
@@ -62,13 +71,12 @@ interface Flight {
 
 @Injectable()
 export class CacheEngine {
-  private readonly logger = new Logger('Cache');
+  private readonly logger = new OnceLogger('Cache');
   private readonly guard: StoreGuard;
   private readonly waiters: FillWaiters;
   private readonly flights = new Map<string, Promise<Flight>>();
   /** Keys whose loader just failed and whose grace value is reused until the back-off ends. */
   private readonly failSafe = new LRUCache<string, ReadEntry>({ max: 10_000 });
-  private readonly warned = new Set<string>();
   /** The in-process tier of policies with `l1`. */
   private readonly l1: MemoryStore;
   /** Counts invalidations seen; an L2 read that overlapped one does not fill L1 (it may predate the write). */
@@ -115,24 +123,25 @@ export class CacheEngine {
       if (local !== undefined) return { value: local, status: 'HIT' };
     }
 
+    const request: LoadRequest<T> = { key, policy, load, options };
     const entry = await this.read<T>(key, policy);
     if (entry) {
       switch (judgeFreshness(entry, policy, Date.now())) {
         case 'fresh':
           return { value: entry.value, status: 'HIT' };
         case 'early':
-          this.refreshInBackground(key, policy, load, options, entry);
+          this.refreshInBackground(request, entry);
           return { value: entry.value, status: 'HIT' };
         case 'revalidate':
-          this.refreshInBackground(key, policy, load, options, entry);
+          this.refreshInBackground(request, entry);
           return { value: entry.value, status: 'STALE' };
         case 'grace':
-          return this.joinFlight(key, policy, load, options, entry);
+          return this.joinFlight(request, entry);
         case 'expired':
           break;
       }
     }
-    return this.joinFlight(key, policy, load, options, undefined);
+    return this.joinFlight(request, undefined);
   }
 
   /** The fresh cached value of `key`, or undefined. */
@@ -183,6 +192,16 @@ export class CacheEngine {
     return deleted;
   }
 
+  /**
+   * Deletes a group: `groupKey` itself and every key under `groupKey:`, or, without a key, the whole namespace.
+   * Resolves to the number of keys deleted under the prefix, or -1 if the store failed.
+   */
+  async deleteGroup(groupKey?: string): Promise<number> {
+    if (groupKey === undefined) return this.deleteByPrefix(`${this.options.namespace}:`);
+    const [, count] = await Promise.all([this.delete([groupKey]), this.deleteByPrefix(`${groupKey}:`)]);
+    return count;
+  }
+
   /** Milliseconds until a key expires, or undefined when it is absent (or the store is unreachable). */
   async remainingTtl(key: string): Promise<number | undefined> {
     return this.guard.read('remainingTtl', (store) => store.remainingTtl(key), undefined);
@@ -202,35 +221,23 @@ export class CacheEngine {
       if (policy.l1 && epoch === this.l1Epoch) this.keepInL1(key, policy, entry);
       return entry;
     } catch (error) {
-      this.warnOnce(`decode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; entry deleted, treated as a miss`);
+      this.logger.warnOnce(`decode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; entry deleted, treated as a miss`);
       await this.delete([key]);
       return undefined;
     }
   }
 
   /** Joins the load of `key` already under way in this process, or starts it; applies the policy's timeouts. */
-  private async joinFlight<T>(
-    key: string,
-    policy: ResolvedPolicy,
-    load: () => Promise<T> | T,
-    options: LoadOptions<T>,
-    stale: ReadEntry<T> | undefined,
-  ): Promise<CacheResult<T>> {
-    let flight = this.flights.get(key);
+  private async joinFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined): Promise<CacheResult<T>> {
+    let flight = this.flights.get(request.key);
     const leader = !flight;
-    if (!flight) flight = this.startFlight(key, policy, load, options, stale, true);
-    return this.awaitFlight<T>(key, flight, leader, policy, stale);
+    if (!flight) flight = this.startFlight(request, stale, true);
+    return this.awaitFlight<T>(request.key, flight, leader, request.policy, stale);
   }
 
-  private startFlight<T>(
-    key: string,
-    policy: ResolvedPolicy,
-    load: () => Promise<T> | T,
-    options: LoadOptions<T>,
-    stale: ReadEntry<T> | undefined,
-    waitForOthers: boolean,
-  ): Promise<Flight> {
-    const flight = this.fill(key, policy, load, options, stale, waitForOthers);
+  private startFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, waitForOthers: boolean): Promise<Flight> {
+    const { key } = request;
+    const flight = this.fill(request, stale, waitForOthers);
     this.flights.set(key, flight);
     const settle = () => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
@@ -272,43 +279,33 @@ export class CacheEngine {
    * One load of `key`: under the distributed lock when the policy has one, with grace as the fall-back when the
    * loader fails. `waitForOthers` false (background refresh) gives up at once when another process holds the lock.
    */
-  private async fill<T>(
-    key: string,
-    policy: ResolvedPolicy,
-    load: () => Promise<T> | T,
-    options: LoadOptions<T>,
-    stale: ReadEntry<T> | undefined,
-    waitForOthers: boolean,
-  ): Promise<Flight> {
+  private async fill<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, waitForOthers: boolean): Promise<Flight> {
+    const { policy } = request;
     try {
-      return policy.lock
-        ? await this.loadUnderLock(key, policy, policy.lock, load, options, stale, waitForOthers)
-        : await this.loadAndStore(key, policy, load, options);
+      return policy.lock ? await this.loadUnderLock(request, policy.lock, stale, waitForOthers) : await this.loadAndStore(request);
     } catch (error) {
       if (!stale || !this.withinGrace(stale, policy)) throw error;
-      this.warnOnce(`grace:${policy.name}`, `policy "${policy.name}": loader failed (${(error as Error).message}); serving values within grace`);
-      this.failSafe.set(key, stale, { ttl: policy.failSafeBackoffMs });
-      return { value: stale.value, bytes: stale.bytes, status: 'STALE' };
+      this.logger.warnOnce(`grace:${policy.name}`, `policy "${policy.name}": loader failed (${(error as Error).message}); serving values within grace`);
+      this.failSafe.set(request.key, stale, { ttl: policy.failSafeBackoffMs });
+      return staleFlight(stale);
     }
   }
 
   private async loadUnderLock<T>(
-    key: string,
-    policy: ResolvedPolicy,
+    request: LoadRequest<T>,
     lock: NonNullable<ResolvedPolicy['lock']>,
-    load: () => Promise<T> | T,
-    options: LoadOptions<T>,
     stale: ReadEntry<T> | undefined,
     waitForOthers: boolean,
   ): Promise<Flight> {
+    const { key, policy } = request;
     const lockKey = `${key}~lock`;
     const token = randomUUID();
     const deadline = Date.now() + lock.waitMs;
     for (;;) {
       const attempt = await this.guard.write('acquireLock', (store) => store.acquireLock(lockKey, token, lock.ttlMs), undefined);
-      if (!attempt) return this.loadAndStore(key, policy, load, options); // store unreachable: no lock to be had
-      if (attempt.acquired) return this.loadHoldingLock(key, lockKey, token, policy, lock.ttlMs, load, options, stale);
-      if (!waitForOthers) return { value: stale?.value, bytes: stale?.bytes, status: 'STALE' };
+      if (!attempt) return this.loadAndStore(request); // store unreachable: no lock to be had
+      if (attempt.acquired) return this.loadHoldingLock(request, lockKey, token, lock.ttlMs, stale);
+      if (!waitForOthers) return staleFlight(stale);
 
       // Another process is loading: sleep until its value lands or its lock lapses (a crashed holder), bounded.
       const waitMs = Math.min(deadline - Date.now(), attempt.remainingMs + 5);
@@ -324,20 +321,17 @@ export class CacheEngine {
       if (filled) return filled;
     }
     // Waited long enough: the policy's answer is the stale value if there is one, else our own load.
-    if (stale) return { value: stale.value, bytes: stale.bytes, status: 'STALE' };
-    return this.loadAndStore(key, policy, load, options);
+    return stale ? staleFlight(stale) : this.loadAndStore(request);
   }
 
   private async loadHoldingLock<T>(
-    key: string,
+    request: LoadRequest<T>,
     lockKey: string,
     token: string,
-    policy: ResolvedPolicy,
     lockTtlMs: number,
-    load: () => Promise<T> | T,
-    options: LoadOptions<T>,
     replacing: ReadEntry<T> | undefined,
   ): Promise<Flight> {
+    const { key, policy } = request;
     // Renew the lease while the loader runs, so a slow loader keeps it and a crashed process loses it within one TTL.
     const renewal = setInterval(() => {
       void this.guard.write('extendLock', (store) => store.extendLock(lockKey, token, lockTtlMs), false);
@@ -348,7 +342,7 @@ export class CacheEngine {
       // still-fresh entry it was started to replace: that is not a new fill, so it loads anyway.
       const landed = await this.readFresh<T>(key, policy);
       if (landed && !(replacing && landed.bytes?.equals(replacing.bytes))) return landed;
-      const flight = await this.loadAndStore(key, policy, load, options);
+      const flight = await this.loadAndStore(request);
       if (flight.bytes) void this.bus.publish({ kind: 'filled', keys: [key] }).catch(() => undefined);
       return flight;
     } finally {
@@ -363,7 +357,7 @@ export class CacheEngine {
     return { value: entry.value, bytes: entry.bytes, status: 'HIT' };
   }
 
-  private async loadAndStore<T>(key: string, policy: ResolvedPolicy, load: () => Promise<T> | T, options: LoadOptions<T>): Promise<Flight> {
+  private async loadAndStore<T>({ key, policy, load, options }: LoadRequest<T>): Promise<Flight> {
     const started = performance.now();
     const value = await load();
     const loadMs = performance.now() - started;
@@ -373,10 +367,11 @@ export class CacheEngine {
   }
 
   /** Starts a refresh that no caller waits for; skipped when a load of the key is already under way anywhere. */
-  private refreshInBackground<T>(key: string, policy: ResolvedPolicy, load: () => Promise<T> | T, options: LoadOptions<T>, entry: ReadEntry<T>): void {
-    if (this.flights.has(key)) return;
-    this.startFlight(key, policy, load, options, entry, false).catch((error: Error) => {
-      this.warnOnce(`refresh:${policy.name}`, `policy "${policy.name}": background refresh failed (${error.message}); the stale value stays until it expires`);
+  private refreshInBackground<T>(request: LoadRequest<T>, entry: ReadEntry<T>): void {
+    if (this.flights.has(request.key)) return;
+    const { policy } = request;
+    this.startFlight(request, entry, false).catch((error: Error) => {
+      this.logger.warnOnce(`refresh:${policy.name}`, `policy "${policy.name}": background refresh failed (${error.message}); the stale value stays until it expires`);
     });
   }
 
@@ -391,11 +386,11 @@ export class CacheEngine {
     try {
       bytes = encodeEntry(policy.codec, { value, freshUntil: Date.now() + freshMs, loadMs: Math.round(loadMs) });
     } catch (error) {
-      this.warnOnce(`encode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; value not cached`);
+      this.logger.warnOnce(`encode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; value not cached`);
       return undefined;
     }
     if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {
-      this.warnOnce(`size:${policy.name}`, `policy "${policy.name}": a ${bytes.length}-byte entry exceeds maxBytes (${policy.maxBytes}); value not cached`);
+      this.logger.warnOnce(`size:${policy.name}`, `policy "${policy.name}": a ${bytes.length}-byte entry exceeds maxBytes (${policy.maxBytes}); value not cached`);
       return undefined;
     }
     const ttlMs = freshMs + (value === null ? 0 : staleRetentionMs(policy));
@@ -441,18 +436,17 @@ export class CacheEngine {
   private decode<T>(bytes: Buffer, policy: ResolvedPolicy): T {
     return decodeEntry<T>(policy.codec, bytes).value;
   }
-
-  private warnOnce(id: string, message: string): void {
-    if (this.warned.has(id)) return;
-    this.warned.add(id);
-    this.logger.warn(message);
-  }
 }
 
 /** Spreads a TTL uniformly within ±jitter, so entries written together do not all expire together. */
 export function withJitter(ttlMs: number, jitter: number): number {
   if (jitter === 0) return ttlMs;
   return Math.max(1, Math.round(ttlMs * (1 + jitter * (2 * Math.random() - 1))));
+}
+
+/** A flight answered by a stale entry (or by nothing, for a background refresh that stood down). */
+function staleFlight(entry: ReadEntry | undefined): Flight {
+  return { value: entry?.value, bytes: entry?.bytes, status: 'STALE' };
 }
 
 /**

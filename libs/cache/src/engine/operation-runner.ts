@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CACHE_OPTIONS } from '../cache.constants';
 import { InvalidDecoratorError } from '../cache.errors';
 import type { CacheEvictOptions, CacheOperation } from '../decorators/cache-operation';
@@ -8,6 +8,7 @@ import type { NormalizedCacheOptions } from '../options/normalize-options';
 import { parseDuration } from '../options/duration';
 import type { ResolvedPolicy } from '../policies/resolved-policy';
 import { CacheEngine, type CacheResult } from './cache-engine';
+import { OnceLogger } from './once-logger';
 
 /**
  * Applies a method's recorded decorators around one call. Operations are compiled once at start-up (policies
@@ -47,9 +48,8 @@ export interface CompiledOperations {
 
 @Injectable()
 export class OperationRunner {
-  private readonly logger = new Logger('Cache');
+  private readonly logger = new OnceLogger('Cache');
   private readonly compiledByMethod = new WeakMap<object, CompiledOperations>();
-  private readonly warned = new Set<string>();
 
   constructor(
     private readonly engine: CacheEngine,
@@ -107,10 +107,10 @@ export class OperationRunner {
     const keys = evict.keys.map((key) => this.keyOf(compiled, key, args, result)).filter((key) => key !== undefined);
     const work: Array<Promise<unknown>> = [this.engine.delete(keys)];
     if (evict.allEntries === true) {
-      work.push(this.engine.deleteByPrefix(`${this.options.namespace}:`));
+      work.push(this.engine.deleteGroup());
     } else if (evict.allEntries) {
       const group = this.keyOf(compiled, evict.allEntries, args, result);
-      if (group !== undefined) work.push(this.engine.delete([group]), this.engine.deleteByPrefix(`${group}:`));
+      if (group !== undefined) work.push(this.engine.deleteGroup(group));
     }
     await Promise.all(work);
   }
@@ -120,10 +120,7 @@ export class OperationRunner {
     try {
       return qualifyKey(this.options.namespace, key(args, result), this.options.maxKeyLength);
     } catch (error) {
-      if (!this.warned.has(compiled.where)) {
-        this.warned.add(compiled.where);
-        this.logger.warn(`${compiled.where}: cannot build the cache key (${(error as Error).message}); call not cached`);
-      }
+      this.logger.warnOnce(compiled.where, `${compiled.where}: cannot build the cache key (${(error as Error).message}); call not cached`);
       return undefined;
     }
   }
