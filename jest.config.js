@@ -1,16 +1,5 @@
 /** Three suites: unit (no network), integration (real Redis) and e2e (the demo app on real Redis + Postgres). */
-const swc = [
-  '@swc/jest',
-  {
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true },
-      target: 'es2022',
-      keepClassNames: true,
-    },
-    module: { type: 'commonjs' },
-  },
-];
+const swc = ['@swc/jest', require('./test/support/swc-options')];
 /** Only the suites that need Redis look for one (unit tests run on a machine without it). */
 const withRedis = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',

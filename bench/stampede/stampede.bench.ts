@@ -25,7 +25,7 @@ import { epochMs, round1, summarize, textTable } from '../support/stats';
  */
 
 const ROOT = resolve(__dirname, '..', '..');
-const REGISTER = join(ROOT, 'bench', 'support', 'register.js');
+const REGISTER = join(ROOT, 'test', 'support', 'swc-register.js');
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'stampede.json');
 
 const LOADER_MS = 50;

@@ -26,13 +26,13 @@ export interface CacheWorkerRun {
 let nextJobId = 1;
 
 /**
- * Forks `cache-worker.ts` (compiled on the fly by swc-register.js) and resolves once its app is ready.
+ * Forks `cache-worker.ts` (compiled on the fly by test/support/swc-register.js) and resolves once its app is ready.
  * @example
  * const worker = await startCacheWorker({ redisUrl: redisUrl(), namespace, policies: { p: { ttl: '1m' } } });
  */
 export async function startCacheWorker(config: CacheWorkerConfig, startTimeoutMs = 20_000): Promise<CacheWorker> {
   const child = fork(join(__dirname, 'cache-worker.ts'), [], {
-    execArgv: ['-r', join(__dirname, 'swc-register.js')],
+    execArgv: ['-r', join(__dirname, '../../../../test/support/swc-register.js')],
     env: { ...process.env, CACHE_WORKER: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
