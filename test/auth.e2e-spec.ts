@@ -1,56 +1,40 @@
-import type Redis from 'ioredis';
-import { dropWorld, type Fixtures, insertFixtures, isolation, keysUnder, redisClient, startApp, type TestApp } from './support/app-fixture';
+import { keysUnder, useSeededApp } from './support/app-fixture';
 
 /** Auth tokens are never cached (policy `authToken: { cache: false }`): every check asks the database. */
 describe('auth (e2e)', () => {
-  const world = isolation('auth');
-  let instance: TestApp;
-  let fx: Fixtures;
-  let redis: Redis;
+  const suite = useSeededApp('auth');
 
-  beforeAll(async () => {
-    instance = await startApp(world);
-    fx = await insertFixtures(instance.db);
-    redis = redisClient();
-  });
-
-  afterAll(async () => {
-    await instance?.close();
-    await dropWorld(world, redis);
-    redis?.disconnect();
-  });
-
-  const verify = (token: unknown) => instance.app.inject({ method: 'POST', url: '/auth/verify-token', payload: { token } });
+  const verify = (token: unknown) => suite.instance.app.inject({ method: 'POST', url: '/auth/verify-token', payload: { token } });
 
   it('POST /auth/verify-token hits the database on every call and never writes a key', async () => {
     for (let i = 0; i < 5; i++) {
-      const before = instance.queries();
-      const response = await verify(fx.issuerToken);
+      const before = suite.instance.queries();
+      const response = await verify(suite.fx.issuerToken);
       expect(response.statusCode).toBe(200);
-      expect(response.json()).toEqual({ valid: true, orgId: fx.orgId, userId: null, label: 'issuer' });
-      expect(instance.queries() - before).toBe(1);
+      expect(response.json()).toEqual({ valid: true, orgId: suite.fx.orgId, userId: null, label: 'issuer' });
+      expect(suite.instance.queries() - before).toBe(1);
     }
-    const keys = await keysUnder(redis, world.namespace);
+    const keys = await keysUnder(suite.redis, suite.world.namespace);
     expect(keys.filter((key) => key.includes(':auth'))).toEqual([]);
-    expect(keys.some((key) => key.includes(fx.issuerToken))).toBe(false);
+    expect(keys.some((key) => key.includes(suite.fx.issuerToken))).toBe(false);
   });
 
   it('the guard checks the token against the database on every protected request', async () => {
-    const url = `/users/${fx.holderId}/profile`;
+    const url = `/users/${suite.fx.holderId}/profile`;
     for (let i = 0; i < 3; i++) {
-      const before = instance.queries();
-      const response = await instance.app.inject({ method: 'PATCH', url, headers: { authorization: `Bearer ${fx.holderToken}` }, payload: { headline: `v${i}` } });
+      const before = suite.instance.queries();
+      const response = await suite.instance.app.inject({ method: 'PATCH', url, headers: { authorization: `Bearer ${suite.fx.holderToken}` }, payload: { headline: `v${i}` } });
       expect(response.statusCode).toBe(200);
-      expect(instance.queries() - before).toBe(2); // token check + update
+      expect(suite.instance.queries() - before).toBe(2); // token check + update
     }
-    expect((await keysUnder(redis, world.namespace)).filter((key) => key.includes(':auth'))).toEqual([]);
+    expect((await keysUnder(suite.redis, suite.world.namespace)).filter((key) => key.includes(':auth'))).toEqual([]);
   });
 
   it('a revoked token fails on the very next call', async () => {
     const { AuthService } = await import('../apps/credential-verification/src/auth/auth.service');
-    expect((await verify(fx.otherIssuerToken)).statusCode).toBe(200);
-    expect(await instance.app.get(AuthService).revokeToken(fx.otherIssuerToken)).toBe(true);
-    const after = await verify(fx.otherIssuerToken);
+    expect((await verify(suite.fx.otherIssuerToken)).statusCode).toBe(200);
+    expect(await suite.instance.app.get(AuthService).revokeToken(suite.fx.otherIssuerToken)).toBe(true);
+    const after = await verify(suite.fx.otherIssuerToken);
     expect(after.statusCode).toBe(401);
     expect(after.json().message).toBe('the token is unknown or revoked');
   });
@@ -60,7 +44,7 @@ describe('auth (e2e)', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toEqual(expect.arrayContaining(['token must be a string']));
     expect((await verify('unknown-token-123')).statusCode).toBe(401);
-    const noHeader = await instance.app.inject({ method: 'POST', url: '/credentials', payload: {} });
+    const noHeader = await suite.instance.app.inject({ method: 'POST', url: '/credentials', payload: {} });
     expect(noHeader.statusCode).toBe(401);
     expect(noHeader.json().message).toBe('Authorization: Bearer <token> is required');
   });

@@ -1,46 +1,31 @@
 import type Redis from 'ioredis';
 import { newId } from '../apps/credential-verification/src/common/ids';
-import { bearer, dropWorld, type Fixtures, insertFixtures, isolation, keysUnder, redisClient, startApp, type TestApp } from './support/app-fixture';
+import { bearer, keysUnder, type TestApp, useSeededApp } from './support/app-fixture';
 
 /** The public verification path and the issuer's writes, on one instance (real Postgres, real Redis). */
 describe('credentials (e2e)', () => {
-  const world = isolation('credentials');
-  let instance: TestApp;
-  let fx: Fixtures;
-  let redis: Redis;
+  const suite = useSeededApp('credentials');
 
-  beforeAll(async () => {
-    instance = await startApp(world);
-    fx = await insertFixtures(instance.db);
-    redis = redisClient();
-  });
+  const inject = (...args: Parameters<TestApp['app']['inject']>) => suite.instance.app.inject(...args);
 
-  afterAll(async () => {
-    await instance?.close();
-    await dropWorld(world, redis);
-    redis?.disconnect();
-  });
-
-  const inject = (...args: Parameters<TestApp['app']['inject']>) => instance.app.inject(...args);
-
-  async function issue(body: Record<string, unknown> = {}, token = fx.issuerToken) {
-    return inject({ method: 'POST', url: '/credentials', headers: bearer(token), payload: { holderId: fx.holderId, title: 'Certified Cloud Practitioner', ...body } });
+  async function issue(body: Record<string, unknown> = {}, token = suite.fx.issuerToken) {
+    return inject({ method: 'POST', url: '/credentials', headers: bearer(token), payload: { holderId: suite.fx.holderId, title: 'Certified Cloud Practitioner', ...body } });
   }
 
   /** Inserts a credential behind the app's back, so nothing about it is cached yet. */
   async function insertDirectly(overrides: { expiresAt?: string } = {}): Promise<string> {
     const id = newId('credential');
-    await instance.db.query(
+    await suite.instance.db.query(
       `INSERT INTO credentials (id, org_id, holder_id, holder_name, title, expires_at) VALUES ($1, $2, $3, 'Amara Okafor', 'Dean’s List Honours', $4)`,
-      [id, fx.orgId, fx.holderId, overrides.expiresAt ?? null],
+      [id, suite.fx.orgId, suite.fx.holderId, overrides.expiresAt ?? null],
     );
     return id;
   }
 
   async function queriesDuring(work: () => Promise<unknown>): Promise<number> {
-    const before = instance.queries();
+    const before = suite.instance.queries();
     await work();
-    return instance.queries() - before;
+    return suite.instance.queries() - before;
   }
 
   describe('GET /credentials/:id (verify)', () => {
@@ -50,7 +35,7 @@ describe('credentials (e2e)', () => {
       // credential + issuer settings
       expect(await queriesDuring(async () => (first = await inject({ url: `/credentials/${id}` })))).toBe(2);
       expect(first!.statusCode).toBe(200);
-      expect(first!.json()).toMatchObject({ status: 'valid', credential: { id, status: 'active' }, issuer: { id: fx.orgId, name: 'Northbridge University' } });
+      expect(first!.json()).toMatchObject({ status: 'valid', credential: { id, status: 'active' }, issuer: { id: suite.fx.orgId, name: 'Northbridge University' } });
 
       for (let i = 0; i < 5; i++) {
         expect(await queriesDuring(async () => expect((await inject({ url: `/credentials/${id}` })).json().status).toBe('valid'))).toBe(0);
@@ -58,13 +43,13 @@ describe('credentials (e2e)', () => {
       // Service-level caching: no X-Cache header; the query counter is the evidence.
       expect(first!.headers['x-cache']).toBeUndefined();
       expect(first!.headers.vary).toBe('Accept');
-      expect(await redis.exists(`${world.namespace}:credential:${id}`)).toBe(1);
+      expect(await suite.redis.exists(`${suite.world.namespace}:credential:${id}`)).toBe(1);
     });
 
     it('caches credentials for 10 minutes (policy credential, ±10 % jitter)', async () => {
       const id = await insertDirectly();
       await inject({ url: `/credentials/${id}` });
-      const ttl = await redis.pttl(`${world.namespace}:credential:${id}`);
+      const ttl = await suite.redis.pttl(`${suite.world.namespace}:credential:${id}`);
       expect(ttl).toBeGreaterThan(9 * 60_000 - 60_000);
       expect(ttl).toBeLessThanOrEqual(11 * 60_000);
     });
@@ -106,7 +91,7 @@ describe('credentials (e2e)', () => {
       expect(response!.json().message).toBe(`credential ${unknown} not found`);
       // A burst of scans of the same bad code: no further query.
       expect(await queriesDuring(() => Promise.all(Array.from({ length: 10 }, () => inject({ url: `/credentials/${unknown}` }))))).toBe(0);
-      const ttl = await redis.pttl(`${world.namespace}:credential:${unknown}`);
+      const ttl = await suite.redis.pttl(`${suite.world.namespace}:credential:${unknown}`);
       expect(ttl).toBeGreaterThan(20_000);
       expect(ttl).toBeLessThanOrEqual(33_000);
       const page = await inject({ url: `/credentials/${unknown}`, headers: { accept: 'text/html' } });
@@ -120,15 +105,15 @@ describe('credentials (e2e)', () => {
       const response = await issue({ description: 'Completed 40 hours', expiresAt: '2031-06-30T00:00:00Z' });
       expect(response.statusCode).toBe(201);
       const credential = response.json();
-      expect(credential).toMatchObject({ orgId: fx.orgId, holderId: fx.holderId, holderName: 'Amara Okafor', status: 'active', expiresAt: '2031-06-30T00:00:00.000Z' });
+      expect(credential).toMatchObject({ orgId: suite.fx.orgId, holderId: suite.fx.holderId, holderName: 'Amara Okafor', status: 'active', expiresAt: '2031-06-30T00:00:00.000Z' });
       expect(credential.id).toMatch(/^cred_[0-9a-z]{20}$/);
-      expect(await redis.exists(`${world.namespace}:credential:${credential.id}`)).toBe(1);
-      await inject({ url: `/orgs/${fx.orgId}/settings` }); // warm the issuer settings
+      expect(await suite.redis.exists(`${suite.world.namespace}:credential:${credential.id}`)).toBe(1);
+      await inject({ url: `/orgs/${suite.fx.orgId}/settings` }); // warm the issuer settings
       expect(await queriesDuring(async () => expect((await inject({ url: `/credentials/${credential.id}` })).json().status).toBe('valid'))).toBe(0);
     });
 
     it('requires a valid bearer token (401)', async () => {
-      expect((await inject({ method: 'POST', url: '/credentials', payload: { holderId: fx.holderId, title: 'X title' } })).statusCode).toBe(401);
+      expect((await inject({ method: 'POST', url: '/credentials', payload: { holderId: suite.fx.holderId, title: 'X title' } })).statusCode).toBe(401);
       expect((await issue({}, 'not-a-real-token')).statusCode).toBe(401);
     });
 
@@ -153,7 +138,7 @@ describe('credentials (e2e)', () => {
     it('shows a cached credential as revoked on the very next verification (write-through, no query)', async () => {
       const id = (await issue()).json().id as string;
       expect((await inject({ url: `/credentials/${id}` })).json().status).toBe('valid');
-      const revoked = await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(fx.issuerToken), payload: { reason: 'Issued in error' } });
+      const revoked = await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(suite.fx.issuerToken), payload: { reason: 'Issued in error' } });
       expect(revoked.statusCode).toBe(200);
       expect(revoked.json()).toMatchObject({ id, status: 'revoked', revocationReason: 'Issued in error' });
 
@@ -165,19 +150,19 @@ describe('credentials (e2e)', () => {
 
     it('is idempotent: a second revocation keeps the first reason and date', async () => {
       const id = (await issue()).json().id as string;
-      const first = (await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(fx.issuerToken), payload: { reason: 'First reason' } })).json();
-      const second = (await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(fx.issuerToken), payload: { reason: 'Other reason' } })).json();
+      const first = (await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(suite.fx.issuerToken), payload: { reason: 'First reason' } })).json();
+      const second = (await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(suite.fx.issuerToken), payload: { reason: 'Other reason' } })).json();
       expect(second).toMatchObject({ revocationReason: 'First reason', revokedAt: first.revokedAt });
     });
 
     it('answers 404 for an unknown credential, 403 for another issuer’s, 400 without a reason', async () => {
-      const unknown = await inject({ method: 'POST', url: '/credentials/cred_yyyyyyyyyyyyyyyyyyyy/revoke', headers: bearer(fx.issuerToken), payload: { reason: 'because' } });
+      const unknown = await inject({ method: 'POST', url: '/credentials/cred_yyyyyyyyyyyyyyyyyyyy/revoke', headers: bearer(suite.fx.issuerToken), payload: { reason: 'because' } });
       expect(unknown.statusCode).toBe(404);
       const id = (await issue()).json().id as string;
-      const foreign = await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(fx.otherIssuerToken), payload: { reason: 'because' } });
+      const foreign = await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(suite.fx.otherIssuerToken), payload: { reason: 'because' } });
       expect(foreign.statusCode).toBe(403);
       expect((await inject({ url: `/credentials/${id}` })).json().status).toBe('valid');
-      const noReason = await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(fx.issuerToken), payload: {} });
+      const noReason = await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(suite.fx.issuerToken), payload: {} });
       expect(noReason.statusCode).toBe(400);
       expect(noReason.json().message).toEqual(expect.arrayContaining([expect.stringMatching(/reason/)]));
     });
@@ -185,7 +170,7 @@ describe('credentials (e2e)', () => {
 
   describe('GET /holders/:holderId/credentials (cached on the controller handler)', () => {
     it('answers MISS then HIT, and is evicted by issue and revoke', async () => {
-      const url = `/holders/${fx.holderId}/credentials`;
+      const url = `/holders/${suite.fx.holderId}/credentials`;
       const miss = await inject({ url });
       expect(miss.statusCode).toBe(200);
       expect(miss.headers['x-cache']).toBe('MISS');
@@ -199,7 +184,7 @@ describe('credentials (e2e)', () => {
       expect(afterIssue.json().credentials[0]).toMatchObject({ id, title: 'Machine Learning Specialisation' });
       expect((await inject({ url })).headers['x-cache']).toBe('HIT');
 
-      await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(fx.issuerToken), payload: { reason: 'Replaced' } });
+      await inject({ method: 'POST', url: `/credentials/${id}/revoke`, headers: bearer(suite.fx.issuerToken), payload: { reason: 'Replaced' } });
       const afterRevoke = await inject({ url });
       expect(afterRevoke.headers['x-cache']).toBe('MISS');
       expect(afterRevoke.json().credentials.find((c: { id: string }) => c.id === id).status).toBe('revoked');
@@ -212,7 +197,7 @@ describe('credentials (e2e)', () => {
       const unknown = await inject({ url: '/holders/usr_aaaaaaaaaaaaaaaaaaaa/credentials' });
       expect(unknown.statusCode).toBe(404);
       // The load lock (released just after the response) must go too; no entry is ever written.
-      const leftovers = async () => (await keysUnder(redis, world.namespace)).filter((key) => key.includes(':holder:usr_aaaa') || key.includes(':holder:not-an'));
+      const leftovers = async () => (await keysUnder(suite.redis, suite.world.namespace)).filter((key) => key.includes(':holder:usr_aaaa') || key.includes(':holder:not-an'));
       for (let i = 0; i < 20 && (await leftovers()).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
       expect(await leftovers()).toEqual([]);
     });

@@ -133,3 +133,30 @@ export async function dropWorld(world: { schema: string; namespace: string }, re
 
 /** Authorization header for a token. */
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** What {@link useSeededApp} gives a describe block; the fields are set once its beforeAll has run. */
+export interface SeededApp {
+  readonly world: { schema: string; namespace: string };
+  instance: TestApp;
+  fx: Fixtures;
+  redis: Redis;
+}
+
+/**
+ * One app instance on its own schema and namespace, with fixtures, for a describe block: started in beforeAll,
+ * closed and dropped in afterAll.
+ */
+export function useSeededApp(name: string): SeededApp {
+  const suite = { world: isolation(name) } as SeededApp;
+  beforeAll(async () => {
+    suite.instance = await startApp(suite.world);
+    suite.fx = await insertFixtures(suite.instance.db);
+    suite.redis = redisClient();
+  });
+  afterAll(async () => {
+    await suite.instance?.close();
+    await dropWorld(suite.world, suite.redis);
+    suite.redis?.disconnect();
+  });
+  return suite;
+}
