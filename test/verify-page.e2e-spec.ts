@@ -2,15 +2,19 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
 import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { bearer, dropWorld, type Fixtures, insertFixtures, isolation, redisClient, startApp, type TestApp } from './support/app-fixture';
 
+
 /**
  * The page a phone shows after scanning a certificate's QR code, in a real headless Chromium: the browser's own
- * Accept header selects HTML. Saves docs/verify-page.png (valid) and docs/verify-page-revoked.png.
+ * Accept header selects HTML. Saves screenshots of both states to the temp directory, or, with
+ * UPDATE_SCREENSHOTS=1, to docs/verify-page.png and docs/verify-page-revoked.png (so a plain run leaves the tree clean).
  */
 const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(__dirname, '..', 'docs') : join(tmpdir(), 'credential-verification-screenshots');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe('verification page in headless Chromium (e2e)', () => {
@@ -69,8 +73,8 @@ describe('verification page in headless Chromium (e2e)', () => {
     expect(details).toContain('Amara Okafor');
     expect(details).toContain('Northbridge University');
     expect(details).toContain('30 June 2032');
-    mkdirSync(join(__dirname, '..', 'docs'), { recursive: true });
-    await page.screenshot({ path: join(__dirname, '..', 'docs', 'verify-page.png'), fullPage: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'verify-page.png'), fullPage: true });
     await page.close();
   });
 
@@ -87,7 +91,7 @@ describe('verification page in headless Chromium (e2e)', () => {
     const details = await page.textContent('dl');
     expect(details).toContain('Revoked on');
     expect(details).toContain('Issued in error');
-    await page.screenshot({ path: join(__dirname, '..', 'docs', 'verify-page-revoked.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'verify-page-revoked.png'), fullPage: true });
     await page.close();
   });
 
