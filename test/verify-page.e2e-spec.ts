@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { bearer, dropWorld, type Fixtures, insertFixtures, isolation, redisClient, startApp, type TestApp } from './support/app-fixture';
 
-
 /**
  * The page a phone shows after scanning a certificate's QR code, in a real headless Chromium: the browser's own
  * Accept header selects HTML. Saves screenshots of both states to the temp directory, or, with
