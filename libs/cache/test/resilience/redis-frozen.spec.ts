@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { CacheEngine, CacheService, Cacheable, WriteThrough } from '@app/cache';
 import { type CacheApp, createCacheApp } from '../support/cache-app';
 import { recordBreakerLogs } from '../support/breaker-log';
-import { firstHitAfter, startLoad, summarise } from '../support/load-generator';
+import { firstHitAfter, startGetOrSetCallers, summarise } from '../support/load-generator';
 import { monitorCommands, rawRedis, readEnvelope, sleep, uniqueNamespace } from '../support/redis';
 import { RedisProcess } from '../support/redis-process';
 
@@ -50,17 +50,7 @@ describe('resilience: redis-server frozen (SIGSTOP) under load, then thawed (SIG
   let raw: Redis;
   let logs: ReturnType<typeof recordBreakerLogs>;
 
-  /** 20 callers of getOrSet on keys of their own, each load taking LOADER_MS. */
-  const startGetOrSetLoad = () =>
-    startLoad(20, async (caller, iteration) => {
-      let loaded = false;
-      await cache.getOrSet(`item:${caller}-${iteration % 3}`, async () => {
-        loaded = true;
-        await sleep(LOADER_MS);
-        return { caller, at: Date.now() };
-      });
-      return loaded;
-    });
+  const startGetOrSetLoad = () => startGetOrSetCallers(cache, LOADER_MS);
 
   const waitForBreaker = async (state: 'open' | 'closed', timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;

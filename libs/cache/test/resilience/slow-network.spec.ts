@@ -1,7 +1,7 @@
 import { CacheEngine, CacheService } from '@app/cache';
 import { type CacheApp, createCacheApp } from '../support/cache-app';
 import { recordBreakerLogs } from '../support/breaker-log';
-import { firstHitAfter, startLoad, summarise } from '../support/load-generator';
+import { firstHitAfter, startGetOrSetCallers, summarise } from '../support/load-generator';
 import { sleep, uniqueNamespace } from '../support/redis';
 import { RedisProcess } from '../support/redis-process';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -22,16 +22,7 @@ describe('resilience: a slow and resetting network between the app and Redis (TC
   let engine: CacheEngine;
   let logs: ReturnType<typeof recordBreakerLogs>;
 
-  const startGetOrSetLoad = () =>
-    startLoad(20, async (caller, iteration) => {
-      let loaded = false;
-      await cache.getOrSet(`item:${caller}-${iteration % 3}`, async () => {
-        loaded = true;
-        await sleep(LOADER_MS);
-        return { caller, at: Date.now() };
-      });
-      return loaded;
-    });
+  const startGetOrSetLoad = () => startGetOrSetCallers(cache, LOADER_MS);
 
   beforeAll(async () => {
     redis = await RedisProcess.start();

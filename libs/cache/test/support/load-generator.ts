@@ -11,6 +11,9 @@
  * summarise(load.samples, { from: killedAt, to: restartedAt }).p99
  */
 
+import type { CacheService } from '@app/cache';
+import { sleep } from './redis';
+
 /** One recorded call. */
 export interface Sample {
   /** performance.now() when the call started. */
@@ -91,4 +94,17 @@ export function firstHitAfter(samples: readonly Sample[], from: number): Sample 
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
+}
+
+/** 20 callers of `getOrSet`, each on keys of its own (three in turn), every load taking `loaderMs`. */
+export function startGetOrSetCallers(cache: CacheService, loaderMs: number): Load {
+  return startLoad(20, async (caller, iteration) => {
+    let loaded = false;
+    await cache.getOrSet(`item:${caller}-${iteration % 3}`, async () => {
+      loaded = true;
+      await sleep(loaderMs);
+      return { caller, at: Date.now() };
+    });
+    return loaded;
+  });
 }
