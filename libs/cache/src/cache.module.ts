@@ -4,17 +4,19 @@ import { CACHE_BUS, CACHE_OPTIONS, CACHE_STORE } from './cache.constants';
 import { CACHE_MODULE_OPTIONS, ConfigurableCacheModule } from './cache.module-definition';
 import { CacheService } from './cache.service';
 import { CacheEngine } from './engine/cache-engine';
+import { CacheEvents } from './engine/cache-events';
 import { OperationRunner } from './engine/operation-runner';
 import { CacheExplorer } from './explorer/cache.explorer';
 import { CacheInterceptor } from './interceptors/cache.interceptor';
 import type { CacheModuleOptions } from './options/cache-options.interface';
 import { type NormalizedCacheOptions, normalizeCacheOptions } from './options/normalize-options';
 import { CacheConnections } from './stores/cache-connections';
+import { CacheThrottlerStorage } from './throttler/cache-throttler.storage';
 
 /**
  * Caching for a Nest application: registers the Redis connection, the policy registry, the engine, the
  * {@link CacheService}, the explorer that wraps decorated provider methods and the interceptor that serves decorated
- * controller handlers.
+ * controller handlers, and {@link CacheThrottlerStorage} (a @nestjs/throttler storage on the same Redis).
  * @example
  * CacheModule.forRoot({ redis: 'redis://localhost:6379', namespace: 'certs', policies: { credential: { ttl: '10m' } } })
  */
@@ -29,14 +31,16 @@ import { CacheConnections } from './stores/cache-connections';
     CacheConnections,
     { provide: CACHE_STORE, useFactory: (connections: CacheConnections) => connections.store, inject: [CacheConnections] },
     { provide: CACHE_BUS, useFactory: (connections: CacheConnections) => connections.bus, inject: [CacheConnections] },
+    CacheEvents,
     CacheEngine,
     OperationRunner,
     CacheService,
     CacheExplorer,
     CacheInterceptor,
+    CacheThrottlerStorage,
     { provide: APP_INTERCEPTOR, useExisting: CacheInterceptor },
   ],
-  exports: [CacheService, CACHE_OPTIONS, CACHE_STORE],
+  exports: [CacheService, CacheEvents, CacheEngine, CACHE_OPTIONS, CACHE_STORE],
 })
 export class CacheModule extends ConfigurableCacheModule implements OnModuleInit {
   constructor(
@@ -47,6 +51,6 @@ export class CacheModule extends ConfigurableCacheModule implements OnModuleInit
   }
 
   async onModuleInit(): Promise<void> {
-    await this.connections.ready(this.options.namespace, this.options.policies.names);
+    await this.connections.ready(this.options);
   }
 }

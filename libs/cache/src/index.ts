@@ -11,5 +11,7 @@ export { type CacheKeySpec, type KeyPart, type KeyResult } from './keys';
 export { type CacheStore, MemoryStore, type MemoryStoreOptions, RedisStore, type RedisStoreOptions } from './stores';
 export { CacheEngine, type CacheResult, type CacheStatus, type LoadOptions } from './engine/cache-engine';
 export type { BreakerState } from './engine/store-guard';
+export { CacheEvents, type CacheEventMap, type CacheEventType } from './engine/cache-events';
 export { type BusMessage, type CacheBus, LocalBus, RedisBus } from './bus';
 export { CacheInterceptor } from './interceptors';
+export { CacheThrottlerStorage } from './throttler';

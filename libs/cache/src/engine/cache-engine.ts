@@ -9,6 +9,7 @@ import type { ResolvedPolicy } from '../policies/resolved-policy';
 import type { CacheStore } from '../stores/cache-store.interface';
 import { MemoryStore } from '../stores/memory.store';
 import { type CacheEntry, decodeEntry, encodeEntry } from './cache-entry';
+import { CacheEvents } from './cache-events';
 import { FillWaiters } from './fill-waiters';
 import { OnceLogger } from './once-logger';
 import { judgeFreshness, staleRetentionMs } from './freshness';
@@ -86,16 +87,20 @@ export class CacheEngine {
     @Inject(CACHE_OPTIONS) private readonly options: NormalizedCacheOptions,
     @Inject(CACHE_STORE) store: CacheStore,
     @Inject(CACHE_BUS) private readonly bus: CacheBus,
+    private readonly events: CacheEvents,
   ) {
-    this.guard = new StoreGuard(store, this.logger);
+    this.guard = new StoreGuard(store, this.logger, undefined, events);
     this.waiters = new FillWaiters(bus);
     this.l1 = new MemoryStore(options.l1);
     bus.onMessage(({ message, ownMessage }) => {
-      if (message.kind === 'invalidate' && !ownMessage) this.dropFromL1(message.keys, message.prefixes);
+      if (message.kind !== 'invalidate' || ownMessage) return;
+      this.dropFromL1(message.keys, message.prefixes);
+      events.emit('invalidation', { keys: message.keys, prefixes: message.prefixes, origin: 'remote' });
     });
     bus.onReconnect(() => {
       this.l1Epoch++;
       this.l1.clear();
+      events.emit('busReconnect', {});
     });
   }
 
@@ -116,24 +121,33 @@ export class CacheEngine {
    */
   async getOrLoad<T>(key: string, policy: ResolvedPolicy, load: () => Promise<T> | T, options: LoadOptions<T> = {}): Promise<CacheResult<T>> {
     if (!policy.cache) return { value: await load(), status: 'BYPASS' };
-    const backedOff = this.failSafe.get(key);
-    if (backedOff) return { value: this.decode<T>(backedOff.bytes, policy), status: 'STALE' };
     if (policy.l1) {
       const local = this.readL1<T>(key, policy);
-      if (local !== undefined) return { value: local, status: 'HIT' };
+      if (local !== undefined) {
+        if (this.events.has('hit')) this.events.emit('hit', { policy: policy.name, key, tier: 'l1' });
+        return { value: local, status: 'HIT' };
+      }
     }
+    const result = await this.lookup({ key, policy, load, options });
+    this.report(policy, key, result.status);
+    return result;
+  }
 
-    const request: LoadRequest<T> = { key, policy, load, options };
+  /** Everything after L1: fail-safe reuse, the store, freshness, and the load when needed. */
+  private async lookup<T>(request: LoadRequest<T>): Promise<CacheResult<T>> {
+    const { key, policy } = request;
+    const backedOff = this.failSafe.get(key);
+    if (backedOff) return { value: this.decode<T>(backedOff.bytes, policy), status: 'STALE' };
     const entry = await this.read<T>(key, policy);
     if (entry) {
       switch (judgeFreshness(entry, policy, Date.now())) {
         case 'fresh':
           return { value: entry.value, status: 'HIT' };
         case 'early':
-          this.refreshInBackground(request, entry);
+          this.refreshInBackground(request, entry, 'early');
           return { value: entry.value, status: 'HIT' };
         case 'revalidate':
-          this.refreshInBackground(request, entry);
+          this.refreshInBackground(request, entry, 'revalidate');
           return { value: entry.value, status: 'STALE' };
         case 'grace':
           return this.joinFlight(request, entry);
@@ -142,6 +156,17 @@ export class CacheEngine {
       }
     }
     return this.joinFlight(request, undefined);
+  }
+
+  /** Reports how a store-tier lookup ended, for metrics and subscribers. */
+  private report(policy: ResolvedPolicy, key: string, status: CacheStatus): void {
+    if (status === 'HIT') {
+      if (this.events.has('hit')) this.events.emit('hit', { policy: policy.name, key, tier: 'l2' });
+    } else if (status === 'MISS') {
+      if (this.events.has('miss')) this.events.emit('miss', { policy: policy.name, key });
+    } else if (status === 'STALE' && this.events.has('stale')) {
+      this.events.emit('stale', { policy: policy.name, key });
+    }
   }
 
   /** The fresh cached value of `key`, or undefined. */
@@ -222,6 +247,7 @@ export class CacheEngine {
       return entry;
     } catch (error) {
       this.logger.warnOnce(`decode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; entry deleted, treated as a miss`);
+      this.events.emit('badEntry', { policy: policy.name, key });
       await this.delete([key]);
       return undefined;
     }
@@ -316,7 +342,9 @@ export class CacheEngine {
         waiting.cancel();
         return landed;
       }
+      const waitStarted = performance.now();
       await waiting.until(waitMs);
+      this.events.emit('lockWait', { policy: policy.name, key, waitedMs: performance.now() - waitStarted });
       const filled = await this.readFresh<T>(key, policy);
       if (filled) return filled;
     }
@@ -359,17 +387,25 @@ export class CacheEngine {
 
   private async loadAndStore<T>({ key, policy, load, options }: LoadRequest<T>): Promise<Flight> {
     const started = performance.now();
-    const value = await load();
+    let value: T;
+    try {
+      value = await load();
+    } catch (error) {
+      this.events.emit('load', { policy: policy.name, key, durationMs: performance.now() - started, error });
+      throw error;
+    }
     const loadMs = performance.now() - started;
+    this.events.emit('load', { policy: policy.name, key, durationMs: loadMs });
     const cacheIt = options.shouldCache ? options.shouldCache(value) : true;
     const bytes = cacheIt ? await this.write(key, value, policy, loadMs, options.ttlMs) : undefined;
     return { value, bytes, status: 'MISS' };
   }
 
   /** Starts a refresh that no caller waits for; skipped when a load of the key is already under way anywhere. */
-  private refreshInBackground<T>(request: LoadRequest<T>, entry: ReadEntry<T>): void {
+  private refreshInBackground<T>(request: LoadRequest<T>, entry: ReadEntry<T>, reason: 'early' | 'revalidate'): void {
     if (this.flights.has(request.key)) return;
     const { policy } = request;
+    this.events.emit('refresh', { policy: policy.name, key: request.key, reason });
     this.startFlight(request, entry, false).catch((error: Error) => {
       this.logger.warnOnce(`refresh:${policy.name}`, `policy "${policy.name}": background refresh failed (${error.message}); the stale value stays until it expires`);
     });
@@ -387,10 +423,12 @@ export class CacheEngine {
       bytes = encodeEntry(policy.codec, { value, freshUntil: Date.now() + freshMs, loadMs: Math.round(loadMs) });
     } catch (error) {
       this.logger.warnOnce(`encode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; value not cached`);
+      this.events.emit('skipped', { policy: policy.name, key, reason: 'not-encodable' });
       return undefined;
     }
     if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {
       this.logger.warnOnce(`size:${policy.name}`, `policy "${policy.name}": a ${bytes.length}-byte entry exceeds maxBytes (${policy.maxBytes}); value not cached`);
+      this.events.emit('skipped', { policy: policy.name, key, reason: 'too-big' });
       return undefined;
     }
     const ttlMs = freshMs + (value === null ? 0 : staleRetentionMs(policy));
@@ -426,6 +464,7 @@ export class CacheEngine {
 
   /** Tells the other instances to drop their L1 copies; a lost message is bounded by their L1 TTL. */
   private announceInvalidation(keys: readonly string[], prefixes: readonly string[]): void {
+    this.events.emit('invalidation', { keys, prefixes, origin: 'local' });
     this.bus.publish({ kind: 'invalidate', keys, prefixes }).catch(() => undefined);
   }
 

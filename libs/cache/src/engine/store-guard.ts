@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { CacheStore } from '../stores/cache-store.interface';
+import type { CacheEvents } from './cache-events';
 
 /**
  * The single door to the shared store. A store failure never reaches a caller: reads become misses, writes and
@@ -49,6 +50,7 @@ export class StoreGuard {
     readonly store: CacheStore,
     private readonly logger: Logger,
     private readonly options: StoreGuardOptions = DEFAULT_STORE_GUARD_OPTIONS,
+    private readonly events?: CacheEvents,
   ) {}
 
   /** The breaker's state, for health checks and metrics. */
@@ -93,7 +95,7 @@ export class StoreGuard {
   private admit(): 'closed' | 'probe' | false {
     if (this.state === 'closed') return 'closed';
     if (this.state === 'open' && Date.now() - this.openedAt >= this.options.coolDownMs) {
-      this.state = 'half-open';
+      this.moveTo('half-open');
       return 'probe';
     }
     return false;
@@ -111,24 +113,29 @@ export class StoreGuard {
     }
     if (!probe) return;
     this.consecutiveFailures = 0;
-    this.state = 'closed';
+    this.moveTo('closed');
     this.logger.log(`${this.store.name} store answering again; caching resumed`);
   }
 
   /** A failure counts towards opening a closed breaker; once open, only a failed probe reopens it for a cool-down. */
   private failed(operation: string, error: unknown, probe: boolean): void {
     this.consecutiveFailures++;
+    this.events?.emit('storeError', { operation, timeout: error instanceof StoreTimeoutError, error });
     if (this.state === 'closed') {
       if (this.consecutiveFailures < this.options.failureThreshold) return;
-      this.state = 'open';
-      this.openedAt = Date.now();
+      this.moveTo('open');
       const reason = error instanceof Error ? error.message : String(error);
       this.logger.error(
         `${this.store.name} store unavailable (${operation}: ${reason}); skipping it for ${this.options.coolDownMs} ms at a time, serving from loaders until it answers`,
       );
     } else if (probe) {
-      this.state = 'open';
-      this.openedAt = Date.now();
+      this.moveTo('open');
     }
+  }
+
+  private moveTo(state: BreakerState): void {
+    this.state = state;
+    if (state === 'open') this.openedAt = Date.now();
+    this.events?.emit('breaker', { state });
   }
 }

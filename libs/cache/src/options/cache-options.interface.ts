@@ -115,4 +115,21 @@ export interface CacheModuleOptions {
   maxKeyLength?: number;
   /** Bounds of the in-process L1 tier used by policies with `l1`. Default 10,000 entries, 64 MiB. */
   l1?: { maxEntries?: number; maxBytes?: number };
+  /** Behaviour of {@link CacheThrottlerStorage} (the @nestjs/throttler storage on this module's Redis). */
+  throttler?: CacheThrottlerOptions;
+}
+
+/**
+ * How the rate-limiter storage behaves when Redis does not answer.
+ * @example { failClosed: true, timeout: '100ms' }
+ */
+export interface CacheThrottlerOptions {
+  /**
+   * `false` (default): during a Redis outage every request is let through (fail-open), logged once per outage.
+   * `true`: every request is refused (429) until Redis answers again; choose it when the limit is a security
+   * control (login, OTP) rather than load shedding.
+   */
+  failClosed?: boolean;
+  /** Longest one rate-limit check waits for Redis before the outage rule applies. Default 100 ms. */
+  timeout?: Duration;
 }

@@ -1,6 +1,7 @@
 export type {
   CacheModuleOptions,
   CachePolicyOptions,
+  CacheThrottlerOptions,
   CodecOption,
   LockPolicyOptions,
   RedisClusterConnectionOptions,

@@ -1,6 +1,7 @@
 import { InvalidOptionsError } from '../cache.errors';
 import { PolicyRegistry } from '../policies/policy-registry';
-import type { CacheModuleOptions, RedisConnectionOption } from './cache-options.interface';
+import type { CacheModuleOptions, CacheThrottlerOptions, RedisConnectionOption } from './cache-options.interface';
+import { parseDuration } from './duration';
 import type { CacheStore } from '../stores/cache-store.interface';
 
 /** Module options after normalisation; every provider of the module injects this, never the raw options. */
@@ -11,10 +12,11 @@ export interface NormalizedCacheOptions {
   readonly redis: RedisConnectionOption | undefined;
   readonly store: CacheStore | undefined;
   readonly l1: { readonly maxEntries: number; readonly maxBytes: number };
+  readonly throttler: { readonly failClosed: boolean; readonly timeoutMs: number };
 }
 
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*$/;
-const KNOWN_MODULE_FIELDS = new Set(['redis', 'store', 'namespace', 'policies', 'defaultPolicy', 'codec', 'maxKeyLength', 'l1']);
+const KNOWN_MODULE_FIELDS = new Set(['redis', 'store', 'namespace', 'policies', 'defaultPolicy', 'codec', 'maxKeyLength', 'l1', 'throttler']);
 
 /** Validates module options once and fills in defaults. Every problem is reported with the option's path. */
 export function normalizeCacheOptions(options: CacheModuleOptions = {}): NormalizedCacheOptions {
@@ -40,8 +42,20 @@ export function normalizeCacheOptions(options: CacheModuleOptions = {}): Normali
     maxKeyLength,
     redis: options.redis,
     store: options.store,
+    throttler: normalizeThrottler(options.throttler),
     l1: { maxEntries: positiveInteger(options.l1?.maxEntries, 10_000, 'l1.maxEntries'), maxBytes: positiveInteger(options.l1?.maxBytes, 64 * 1024 * 1024, 'l1.maxBytes') },
   };
+}
+
+const DEFAULT_THROTTLER_TIMEOUT_MS = 100;
+
+function normalizeThrottler(options: CacheThrottlerOptions = {}): NormalizedCacheOptions['throttler'] {
+  if (options.failClosed !== undefined && typeof options.failClosed !== 'boolean') {
+    throw new InvalidOptionsError('throttler.failClosed', 'must be true or false');
+  }
+  const timeoutMs = options.timeout === undefined ? DEFAULT_THROTTLER_TIMEOUT_MS : parseDuration(options.timeout, 'throttler.timeout');
+  if (timeoutMs <= 0) throw new InvalidOptionsError('throttler.timeout', 'must be longer than 0');
+  return { failClosed: options.failClosed ?? false, timeoutMs };
 }
 
 function positiveInteger(value: number | undefined, fallback: number, path: string): number {

@@ -1,0 +1,1 @@
+export { CacheThrottlerStorage } from './cache-throttler.storage';
