@@ -6,6 +6,7 @@ import { RedisBus } from '../bus/redis.bus';
 import type { NormalizedCacheOptions } from '../options/normalize-options';
 import type { CacheStore } from './cache-store.interface';
 import { MemoryStore } from './memory.store';
+import { checkRedisMemory } from './redis-config-check';
 import { describeConnection, openRedisConnection, type RedisConnection, waitUntilReady } from './redis-connection';
 import { RedisStore } from './redis.store';
 
@@ -34,19 +35,26 @@ export class CacheConnections implements OnApplicationShutdown {
     this.bus = this.redis ? new RedisBus(this.redis.client, options.namespace) : new LocalBus();
   }
 
-  /** Waits (briefly) for Redis at start-up and says in one line where the cache lives. */
-  async ready(namespace: string, policies: readonly string[]): Promise<void> {
-    const summary = `namespace "${namespace}", policies: ${policies.join(', ') || '(default only)'}`;
+  /**
+   * Waits (briefly) for Redis at start-up and says in one line where the cache lives: namespace, policies, tiers and
+   * the Redis memory settings. Warns once when those settings do not suit a cache (see {@link checkRedisMemory}).
+   */
+  async ready(options: NormalizedCacheOptions): Promise<void> {
+    const summary = describeSetup(options, this.store.name);
     if (!this.redis) {
       this.logger.log(`cache on the ${this.store.name} store (not shared between processes); ${summary}`);
       return;
     }
     const where = describeConnection(this.redis.client);
-    if (await waitUntilReady(this.redis.client, STARTUP_READY_TIMEOUT_MS)) {
-      this.logger.log(`cache on Redis ${where}; ${summary}`);
-    } else {
+    if (!(await waitUntilReady(this.redis.client, STARTUP_READY_TIMEOUT_MS))) {
       this.logger.warn(`Redis ${where} not answering; serving from loaders until it does; ${summary}`);
+      return;
     }
+    const memory = await checkRedisMemory(this.redis.client, (reason) =>
+      this.logger.debug(`Redis memory settings not readable (${reason}); skipping the maxmemory check`),
+    );
+    if (memory?.warning) this.logger.warn(memory.warning);
+    this.logger.log(`cache on Redis ${where}${memory ? ` (${memory.summary})` : ''}; ${summary}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -68,4 +76,18 @@ export class CacheConnections implements OnApplicationShutdown {
     await client.quit().catch(() => client.disconnect());
     await ended;
   }
+}
+
+/** `namespace "certs", policies: a, b (never cached: c); tiers: L2 redis, L1 (in-process) for a`. */
+function describeSetup(options: NormalizedCacheOptions, storeName: string): string {
+  const policies = options.policies.names.map((name) => options.policies.resolve(name));
+  const cached = policies.filter((policy) => policy.cache).map((policy) => policy.name);
+  const never = policies.filter((policy) => !policy.cache).map((policy) => policy.name);
+  const withL1 = policies.filter((policy) => policy.cache && policy.l1).map((policy) => policy.name);
+  if (options.policies.defaultPolicy.l1 && !withL1.includes(options.policies.defaultPolicy.name)) withL1.push(`${options.policies.defaultPolicy.name} (default)`);
+  const tiers = [`L2 ${storeName}`, ...(withL1.length ? [`L1 (in-process) for ${withL1.join(', ')}`] : [])];
+  return (
+    `namespace "${options.namespace}", policies: ${cached.join(', ') || '(default only)'}` +
+    `${never.length ? ` (never cached: ${never.join(', ')})` : ''}; tiers: ${tiers.join(', ')}`
+  );
 }

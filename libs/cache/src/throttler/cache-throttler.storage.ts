@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { ThrottlerStorage, ThrottlerStorageRecord } from '@nestjs/throttler';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import { CACHE_OPTIONS } from '../cache.constants';
 import { safeSegment } from '../keys/key-builder';
 import type { NormalizedCacheOptions } from '../options/normalize-options';
@@ -7,6 +7,9 @@ import { CacheConnections } from '../stores/cache-connections';
 import { MemorySlidingWindow } from './memory-sliding-window';
 import { RedisSlidingWindow } from './redis-sliding-window';
 import type { SlidingWindow, WindowDecision, WindowKeys } from './sliding-window';
+
+/** What ThrottlerGuard expects back (the package does not export the record type from its entry point). */
+export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 /** Seconds a client is told to wait when a fail-closed limiter refuses it because Redis does not answer. */
 const FAIL_CLOSED_RETRY_SECONDS = 1;
