@@ -114,6 +114,11 @@ export class CacheEngine {
     return this.guard.breakerState;
   }
 
+  /** Entries held in the in-process (L1) tier, all policies together (for metrics). */
+  get l1Size(): number {
+    return this.l1.size;
+  }
+
   /**
    * Returns the cached value of `key` when fresh (or stale within stale-while-revalidate, refreshing it in the
    * background), else loads it once across all callers and processes, caches it, and returns it.
