@@ -27,10 +27,17 @@ return 0`,
     lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
   },
+  cacheSetIfLeased: {
+    numberOfKeys: 2,
+    lua: `if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('DEL', KEYS[2])
+return 1`,
+  },
 } as const;
 
 type LockCommands = {
-  [name in keyof typeof LOCK_SCRIPTS]: (key: string, ...args: Array<string | number>) => Promise<number>;
+  [name in keyof typeof LOCK_SCRIPTS]: (...keysAndArgs: Array<string | number | Buffer>) => Promise<number>;
 };
 
 /**
@@ -73,6 +80,8 @@ export class RedisStore implements CacheStore {
 
   async deleteByPrefix(prefix: string): Promise<number> {
     const nodes = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    // A Cluster that has not (yet, or any longer) loaded its slot map knows no master: nothing was cleared.
+    if (nodes.length === 0) throw new Error('Redis Cluster: no master known, cannot scan for the prefix');
     const counts = await Promise.all(nodes.map((node) => this.deleteByPrefixOnNode(node, prefix)));
     return counts.reduce((sum, count) => sum + count, 0);
   }
@@ -98,6 +107,14 @@ export class RedisStore implements CacheStore {
 
   async releaseLock(key: string, token: string): Promise<boolean> {
     return (await this.scripts.cacheLockRelease(key, token)) === 1;
+  }
+
+  async grantLease(leaseKey: string, token: string, ttlMs: number): Promise<void> {
+    await this.client.set(leaseKey, token, 'PX', Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async setIfLeased(key: string, leaseKey: string, token: string, value: Buffer, ttlMs: number): Promise<boolean> {
+    return (await this.scripts.cacheSetIfLeased(key, leaseKey, token, value, Math.max(1, Math.ceil(ttlMs)))) === 1;
   }
 
   /** SCAN + UNLINK in batches on one node: never KEYS, never one huge blocking command. */
