@@ -16,8 +16,8 @@ describe('start-up check of Redis memory settings', () => {
   beforeEach(() => {
     lines = [];
     for (const level of ['log', 'warn', 'debug', 'error'] as const) {
-      jest.spyOn(Logger.prototype, level).mockImplementation(function (message: unknown) {
-        lines.push({ level, message: String(message) });
+      jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => {
+        lines.push({ level, message: String(args[0]) });
       });
     }
   });
