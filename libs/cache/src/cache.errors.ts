@@ -8,7 +8,8 @@ export type CacheErrorCode =
   | 'CACHE_ENCODE_FAILED'
   | 'CACHE_DECODE_FAILED'
   | 'CACHE_NO_REDIS'
-  | 'CACHE_LOADER_TIMEOUT';
+  | 'CACHE_LOADER_TIMEOUT'
+  | 'CACHE_MISSING_PEER';
 
 /** Base class of every error raised by the cache library. `code` never changes between releases. */
 export class CacheError extends Error {
@@ -96,4 +97,11 @@ export class LoaderTimeoutError extends CacheError {
 
 function describe(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** An optional peer dependency that a feature needs (prom-client for Prometheus metrics) is not installed. */
+export class MissingPeerError extends CacheError {
+  constructor(pkg: string, feature: string, alternative: string) {
+    super('CACHE_MISSING_PEER', `${feature} needs the optional peer dependency "${pkg}": npm install ${pkg}, or ${alternative}`);
+  }
 }

@@ -40,7 +40,7 @@ import { CacheThrottlerStorage } from './throttler/cache-throttler.storage';
     CacheThrottlerStorage,
     { provide: APP_INTERCEPTOR, useExisting: CacheInterceptor },
   ],
-  exports: [CacheService, CacheEvents, CacheEngine, CACHE_OPTIONS, CACHE_STORE, CacheThrottlerStorage],
+  exports: [CacheService, CacheEvents, CacheEngine, CacheConnections, CACHE_OPTIONS, CACHE_STORE, CACHE_BUS, CacheThrottlerStorage],
 })
 export class CacheModule extends ConfigurableCacheModule implements OnModuleInit {
   constructor(

@@ -17,6 +17,8 @@ export interface ReceivedBusMessage {
 
 /** Cross-instance messaging. Delivery is at most once: every user of the bus must tolerate lost messages. */
 export interface CacheBus {
+  /** Whether messages from other instances can arrive now (subscribed and connected); always true in-process. */
+  readonly subscribed: boolean;
   publish(message: BusMessage): Promise<void>;
   /** Registers a handler for every message, this instance's own included (flagged). */
   onMessage(handler: (received: ReceivedBusMessage) => void): void;

@@ -4,6 +4,9 @@ import type { BusMessage, CacheBus, ReceivedBusMessage } from './cache-bus.inter
 export class LocalBus implements CacheBus {
   private readonly handlers: Array<(received: ReceivedBusMessage) => void> = [];
 
+  /** Always true: an in-process bus has nothing to connect to. */
+  readonly subscribed = true;
+
   async publish(message: BusMessage): Promise<void> {
     for (const handler of this.handlers) handler({ message, ownMessage: true });
   }

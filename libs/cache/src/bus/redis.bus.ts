@@ -55,6 +55,11 @@ export class RedisBus implements CacheBus {
     this.stopWaitingForCluster = () => cluster.off('ready', start);
   }
 
+  /** Whether the subscriber connection is up (ioredis resubscribes the channel as it reconnects). */
+  get subscribed(): boolean {
+    return this.subscriber.status === 'ready';
+  }
+
   async publish(message: BusMessage): Promise<void> {
     await this.publisher.publish(this.channel, JSON.stringify({ from: this.instanceId, ...message }));
   }

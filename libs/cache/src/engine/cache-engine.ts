@@ -27,6 +27,10 @@ import { StoreGuard } from './store-guard';
  *   whose waiters are woken by the bus when the value lands. Every caller still gets its own copy of the value.
  * - Bytes that do not decode are a miss and are deleted.
  * - A write or delete of a key ends any fail-safe reuse of its old value in this process.
+ * - Every fill holds a lease (memcache leases, NSDI 2013), the lock itself where the policy locks: a delete or write
+ *   of the key revokes it, and a fill whose lease was revoked is refused, so a value loaded before a write can never
+ *   land in the cache after it. A load without a lease (store unreachable, lock wait exhausted) is not cached.
+ *   A local write or delete also detaches this process's load of the key, so later callers start a new one.
  * - L1 holds only fresh entries, as encoded bytes (every read decodes its own copy). A write or delete anywhere
  *   drops the key from every instance's L1 through the bus; a copy read from the store while an invalidation
  *   arrived is not kept; after the bus reconnects (messages may have been lost) L1 is emptied.
@@ -47,6 +51,23 @@ export interface LoadOptions<T> {
   ttlMs?: number;
   /** Decides whether a loaded value is stored (e.g. `unless`). */
   shouldCache?: (value: T) => boolean;
+}
+
+/** How long a fill's lease lasts when the policy has no lock; renewed while the loader runs. */
+const LEASE_TTL_MS = 2_000;
+
+/** The lease a fill holds: only while `token` still holds `leaseKey` may its value be stored. */
+interface Lease {
+  readonly leaseKey: string;
+  readonly token: string;
+}
+
+/**
+ * The lease (and lock) key of an entry. It starts with the entry's key, so group and namespace clears remove it,
+ * and its hash tag is the entry's key, so on a Cluster both live in one slot (the fill script touches both).
+ */
+export function leaseKeyOf(key: string): string {
+  return `${key}~lease{${key}}`;
 }
 
 /** One caller's request to load a key, passed whole through the load path. */
@@ -95,6 +116,8 @@ export class CacheEngine {
     bus.onMessage(({ message, ownMessage }) => {
       if (message.kind !== 'invalidate' || ownMessage) return;
       this.dropFromL1(message.keys, message.prefixes);
+      for (const key of message.keys) this.flights.delete(key);
+      for (const key of this.flights.keys()) if (message.prefixes.some((prefix) => key.startsWith(prefix))) this.flights.delete(key);
       events.emit('invalidation', { keys: message.keys, prefixes: message.prefixes, origin: 'remote' });
     });
     bus.onReconnect(() => {
@@ -187,7 +210,7 @@ export class CacheEngine {
    */
   async set(key: string, value: unknown, policy: ResolvedPolicy, ttlMs?: number): Promise<boolean> {
     if (!policy.cache) return false;
-    const stored = (await this.write(key, value, policy, 0, ttlMs)) !== undefined;
+    const stored = (await this.write(key, value, policy, 0, ttlMs, undefined)) !== undefined;
     this.announceInvalidation([key], []);
     return stored;
   }
@@ -198,7 +221,7 @@ export class CacheEngine {
    */
   async writeThrough(key: string, value: unknown, policy: ResolvedPolicy, ttlMs?: number): Promise<boolean> {
     if (!policy.cache) return false;
-    if ((await this.write(key, value, policy, 0, ttlMs)) === undefined) return this.delete([key]).then(() => false);
+    if ((await this.write(key, value, policy, 0, ttlMs, undefined)) === undefined) return this.delete([key]).then(() => false);
     this.announceInvalidation([key], []);
     return true;
   }
@@ -206,9 +229,13 @@ export class CacheEngine {
   /** Deletes keys. Resolves to false when the store could not be reached. */
   async delete(keys: readonly string[]): Promise<boolean> {
     if (keys.length === 0) return true;
-    for (const key of keys) this.failSafe.delete(key);
+    for (const key of keys) {
+      this.failSafe.delete(key);
+      this.flights.delete(key);
+    }
     this.dropFromL1(keys, []);
-    const deleted = await this.guard.write('delete', (store) => store.delete(keys).then(() => true), false);
+    const withLeases = [...keys, ...keys.map(leaseKeyOf)];
+    const deleted = await this.guard.write('delete', (store) => store.delete(withLeases).then(() => true), false);
     this.announceInvalidation(keys, []);
     return deleted;
   }
@@ -216,6 +243,7 @@ export class CacheEngine {
   /** Deletes every key that starts with `prefix` (SCAN + UNLINK in batches). Resolves to the count, or -1 on failure. */
   async deleteByPrefix(prefix: string): Promise<number> {
     for (const key of this.failSafe.keys()) if (key.startsWith(prefix)) this.failSafe.delete(key);
+    for (const key of this.flights.keys()) if (key.startsWith(prefix)) this.flights.delete(key);
     this.dropFromL1([], [prefix]);
     const deleted = await this.guard.write('deleteByPrefix', (store) => store.deleteByPrefix(prefix), -1);
     this.announceInvalidation([], [prefix]);
@@ -313,7 +341,10 @@ export class CacheEngine {
   private async fill<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, waitForOthers: boolean): Promise<Flight> {
     const { policy } = request;
     try {
-      return policy.lock ? await this.loadUnderLock(request, policy.lock, stale, waitForOthers) : await this.loadAndStore(request);
+      if (policy.lock) return await this.loadUnderLock(request, policy.lock, stale, waitForOthers);
+      const lease: Lease = { leaseKey: leaseKeyOf(request.key), token: randomUUID() };
+      const granted = await this.guard.write('grantLease', (store) => store.grantLease(lease.leaseKey, lease.token, LEASE_TTL_MS).then(() => true), false);
+      return granted ? await this.loadHoldingLease(request, lease, LEASE_TTL_MS, stale) : await this.loadAndStore(request, undefined);
     } catch (error) {
       if (!stale || !this.withinGrace(stale, policy)) throw error;
       this.logger.warnOnce(`grace:${policy.name}`, `policy "${policy.name}": loader failed (${(error as Error).message}); serving values within grace`);
@@ -329,13 +360,12 @@ export class CacheEngine {
     waitForOthers: boolean,
   ): Promise<Flight> {
     const { key, policy } = request;
-    const lockKey = `${key}~lock`;
-    const token = randomUUID();
+    const lease: Lease = { leaseKey: leaseKeyOf(key), token: randomUUID() };
     const deadline = Date.now() + lock.waitMs;
     for (;;) {
-      const attempt = await this.guard.write('acquireLock', (store) => store.acquireLock(lockKey, token, lock.ttlMs), undefined);
-      if (!attempt) return this.loadAndStore(request); // store unreachable: no lock to be had
-      if (attempt.acquired) return this.loadHoldingLock(request, lockKey, token, lock.ttlMs, stale);
+      const attempt = await this.guard.write('acquireLock', (store) => store.acquireLock(lease.leaseKey, lease.token, lock.ttlMs), undefined);
+      if (!attempt) return this.loadAndStore(request, undefined); // store unreachable: no lock to be had
+      if (attempt.acquired) return this.loadHoldingLease(request, lease, lock.ttlMs, stale);
       if (!waitForOthers) return staleFlight(stale);
 
       // Another process is loading: sleep until its value lands or its lock lapses (a crashed holder), bounded.
@@ -353,34 +383,30 @@ export class CacheEngine {
       const filled = await this.readFresh<T>(key, policy);
       if (filled) return filled;
     }
-    // Waited long enough: the policy's answer is the stale value if there is one, else our own load.
-    return stale ? staleFlight(stale) : this.loadAndStore(request);
+    // Waited long enough: the policy's answer is the stale value if there is one, else our own (uncached) load.
+    return stale ? staleFlight(stale) : this.loadAndStore(request, undefined);
   }
 
-  private async loadHoldingLock<T>(
-    request: LoadRequest<T>,
-    lockKey: string,
-    token: string,
-    lockTtlMs: number,
-    replacing: ReadEntry<T> | undefined,
-  ): Promise<Flight> {
+  private async loadHoldingLease<T>(request: LoadRequest<T>, lease: Lease, leaseTtlMs: number, replacing: ReadEntry<T> | undefined): Promise<Flight> {
     const { key, policy } = request;
+    const { leaseKey, token } = lease;
     // Renew the lease while the loader runs, so a slow loader keeps it and a crashed process loses it within one TTL.
     const renewal = setInterval(() => {
-      void this.guard.write('extendLock', (store) => store.extendLock(lockKey, token, lockTtlMs), false);
-    }, Math.max(5, Math.floor(lockTtlMs / 3)));
+      void this.guard.write('extendLock', (store) => store.extendLock(leaseKey, token, leaseTtlMs), false);
+    }, Math.max(5, Math.floor(leaseTtlMs / 3)));
     renewal.unref();
     try {
       // Another process may have filled the key between our miss and our lock. An early (XFetch) refresh finds the
       // still-fresh entry it was started to replace: that is not a new fill, so it loads anyway.
       const landed = await this.readFresh<T>(key, policy);
       if (landed && !(replacing && landed.bytes?.equals(replacing.bytes))) return landed;
-      const flight = await this.loadAndStore(request);
-      if (flight.bytes) void this.bus.publish({ kind: 'filled', keys: [key] }).catch(() => undefined);
+      const flight = await this.loadAndStore(request, lease);
+      if (flight.bytes) this.announceFill(key);
       return flight;
     } finally {
       clearInterval(renewal);
-      void this.guard.write('releaseLock', (store) => store.releaseLock(lockKey, token), false);
+      // A stored fill already ended the lease; this frees it after a refused fill or a loader error.
+      void this.guard.write('releaseLock', (store) => store.releaseLock(leaseKey, token), false);
     }
   }
 
@@ -390,7 +416,8 @@ export class CacheEngine {
     return { value: entry.value, bytes: entry.bytes, status: 'HIT' };
   }
 
-  private async loadAndStore<T>({ key, policy, load, options }: LoadRequest<T>): Promise<Flight> {
+  /** Runs the loader; caches its value only under a lease still held (undefined: return it uncached). */
+  private async loadAndStore<T>({ key, policy, load, options }: LoadRequest<T>, lease: Lease | undefined): Promise<Flight> {
     const started = performance.now();
     let value: T;
     try {
@@ -402,7 +429,7 @@ export class CacheEngine {
     const loadMs = performance.now() - started;
     this.events.emit('load', { policy: policy.name, key, durationMs: loadMs });
     const cacheIt = options.shouldCache ? options.shouldCache(value) : true;
-    const bytes = cacheIt ? await this.write(key, value, policy, loadMs, options.ttlMs) : undefined;
+    const bytes = cacheIt && lease ? await this.write(key, value, policy, loadMs, options.ttlMs, lease) : undefined;
     return { value, bytes, status: 'MISS' };
   }
 
@@ -416,8 +443,19 @@ export class CacheEngine {
     });
   }
 
-  /** Encodes and stores one entry; resolves to the bytes written, or undefined when nothing was written. */
-  private async write(key: string, value: unknown, policy: ResolvedPolicy, loadMs: number, ttlOverrideMs: number | undefined): Promise<Buffer | undefined> {
+  /**
+   * Encodes and stores one entry; resolves to the bytes written, or undefined when nothing was written. A fill passes
+   * its lease and is stored only while it holds it; an explicit write (`lease` undefined) revokes any outstanding
+   * lease first, so no fill that started before it can land after it, and wakes processes waiting for the key.
+   */
+  private async write(
+    key: string,
+    value: unknown,
+    policy: ResolvedPolicy,
+    loadMs: number,
+    ttlOverrideMs: number | undefined,
+    lease: Lease | undefined,
+  ): Promise<Buffer | undefined> {
     this.failSafe.delete(key);
     if (value === undefined) return undefined;
     const baseTtl = value === null ? policy.negativeTtlMs : (ttlOverrideMs ?? policy.ttlMs);
@@ -437,10 +475,27 @@ export class CacheEngine {
       return undefined;
     }
     const ttlMs = freshMs + (value === null ? 0 : staleRetentionMs(policy));
-    const stored = await this.guard.write('set', (store) => store.set(key, bytes, ttlMs).then(() => true), false);
+    const stored = lease
+      ? await this.guard.write('setIfLeased', (store) => store.setIfLeased(key, lease.leaseKey, lease.token, bytes, ttlMs), false)
+      : await this.guard.write('set', (store) => this.revokeLeaseAndSet(store, key, bytes, ttlMs), false);
     if (!stored) return undefined;
+    if (!lease) {
+      this.flights.delete(key);
+      this.announceFill(key);
+    }
     if (policy.l1) this.keepInL1(key, policy, { bytes, freshUntil: Date.now() + freshMs });
     return bytes;
+  }
+
+  /** Revoke, then set: sent back to back on one connection (one slot), so Redis applies them in that order. */
+  private async revokeLeaseAndSet(store: CacheStore, key: string, bytes: Buffer, ttlMs: number): Promise<boolean> {
+    await Promise.all([store.delete([leaseKeyOf(key)]), store.set(key, bytes, ttlMs)]);
+    return true;
+  }
+
+  /** Wakes the processes waiting for `key` (they read it from the store). */
+  private announceFill(key: string): void {
+    this.bus.publish({ kind: 'filled', keys: [key] }).catch(() => undefined);
   }
 
   /** A fresh copy of the L1 entry of `key`, or undefined. */

@@ -26,6 +26,17 @@ export interface CacheStore {
   extendLock(key: string, token: string, ttlMs: number): Promise<boolean>;
   /** Releases the lock only if `token` still holds it (a holder whose lock expired never frees another's). */
   releaseLock(key: string, token: string): Promise<boolean>;
+  /**
+   * Hands `token` the lease `leaseKey` for `ttlMs`, replacing any other (the latest reader's fill wins). A lease is a
+   * lock taken without waiting; delete() of the lease key revokes it.
+   */
+  grantLease(leaseKey: string, token: string, ttlMs: number): Promise<void>;
+  /**
+   * Stores `value` under `key` only while `token` still holds `leaseKey`, and ends the lease, in one atomic step:
+   * a fill computed before a delete or write of the key (which revoke the lease) is refused. Both keys share a hash
+   * slot. Resolves to whether the value was stored.
+   */
+  setIfLeased(key: string, leaseKey: string, token: string, value: Buffer, ttlMs: number): Promise<boolean>;
 }
 
 /** Outcome of {@link CacheStore.acquireLock}. */

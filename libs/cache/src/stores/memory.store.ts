@@ -54,12 +54,12 @@ export class MemoryStore implements CacheStore {
 
   async delete(keys: readonly string[]): Promise<number> {
     let deleted = 0;
-    for (const key of keys) if (this.entries.delete(key)) deleted++;
+    for (const key of keys) if (this.entries.delete(key) || this.locks.delete(key)) deleted++;
     return deleted;
   }
 
   async deleteByPrefix(prefix: string): Promise<number> {
-    const matching = [...this.entries.keys()].filter((key) => key.startsWith(prefix));
+    const matching = [...this.entries.keys(), ...this.locks.keys()].filter((key) => key.startsWith(prefix));
     return this.delete(matching);
   }
 
@@ -95,5 +95,17 @@ export class MemoryStore implements CacheStore {
     if (!held || held.token !== token) return false;
     this.locks.delete(key);
     return held.expiresAt > Date.now();
+  }
+
+  async grantLease(leaseKey: string, token: string, ttlMs: number): Promise<void> {
+    this.locks.set(leaseKey, { token, expiresAt: Date.now() + ttlMs });
+  }
+
+  async setIfLeased(key: string, leaseKey: string, token: string, value: Buffer, ttlMs: number): Promise<boolean> {
+    const held = this.locks.get(leaseKey);
+    if (!held || held.token !== token || held.expiresAt <= Date.now()) return false;
+    this.locks.delete(leaseKey);
+    await this.set(key, value, ttlMs);
+    return true;
   }
 }

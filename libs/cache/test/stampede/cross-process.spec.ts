@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { CachePolicyOptions } from '@app/cache';
+import { type CachePolicyOptions, leaseKeyOf } from '@app/cache';
 import { type CacheApp, createCacheApp } from '../support/cache-app';
 import { type CacheWorker, startCacheWorker } from '../support/cache-worker-process';
 import { cleanNamespace, rawRedis, redisUrl, sleep, uniqueNamespace } from '../support/redis';
@@ -74,7 +74,7 @@ describe('stampede across processes (one Redis, several app instances)', () => {
     holder.go();
     await holder.loading;
     await doomed.kill(); // SIGKILL: no release, no more lease renewals
-    const leaseLeft = await redis.pttl(`${fullKey}~lock`);
+    const leaseLeft = await redis.pttl(leaseKeyOf(fullKey));
     expect(leaseLeft).toBeGreaterThan(0); // the dead holder's lock is still there
 
     let ownLoads = 0;
