@@ -14,6 +14,7 @@ describe('configuration', () => {
       redisUrl: undefined,
       cacheNamespace: 'certify',
       seedOnStart: 1000,
+      cacheDisabled: false,
     });
   });
 
@@ -28,6 +29,14 @@ describe('configuration', () => {
     expect(() => readConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL must start with/);
     expect(() => readConfig({ DATABASE_SCHEMA: 'Robert"; DROP' })).toThrow(/^DATABASE_SCHEMA must be a lower-case SQL identifier/);
     expect(() => readConfig({ SEED_ON_START: '-1' })).toThrow(/^SEED_ON_START/);
+    expect(() => readConfig({ CACHE_DISABLED: 'yes' })).toThrow('CACHE_DISABLED must be 1, true, 0 or false, got "yes"');
+  });
+
+  it('reads CACHE_DISABLED as a flag (the load scenario\'s uncached run)', () => {
+    expect(readConfig({ CACHE_DISABLED: '1' }).cacheDisabled).toBe(true);
+    expect(readConfig({ CACHE_DISABLED: 'TRUE' }).cacheDisabled).toBe(true);
+    expect(readConfig({ CACHE_DISABLED: '0' }).cacheDisabled).toBe(false);
+    expect(readConfig({ CACHE_DISABLED: '' }).cacheDisabled).toBe(false);
   });
 
   it('without REDIS_URL uses a local Redis that answers, else logs one line and caches in-process', async () => {

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { CacheModule } from '@app/cache';
+import { type CachePolicyOptions, CacheModule } from '@app/cache';
 import { AuthModule } from './auth';
 import { APP_CONFIG } from './config/app-config.token';
 import type { AppConfig } from './config/app-config';
@@ -7,6 +7,7 @@ import { CredentialsModule } from './credentials/credentials.module';
 import { DatabaseModule } from './database';
 import { HealthModule } from './health/health.module';
 import { OrgsModule } from './orgs/orgs.module';
+import { StaticModule } from './static/static.module';
 import { StatsModule } from './stats/stats.module';
 import { UsersModule } from './users/users.module';
 
@@ -26,7 +27,7 @@ export class AppModule {
           isGlobal: true,
           ...(config.redisUrl ? { redis: config.redisUrl } : {}),
           namespace: config.cacheNamespace,
-          policies: {
+          policies: withCaching(config.cacheDisabled, {
             // Verification data: 10 min. Revocations never wait for it (revoke writes through), and expiry is
             // derived from the clock on every read, so only cosmetic fields can be stale.
             // Unknown ids (404s) are negative-cached for 30 s: a burst of scans of a mistyped or forged code costs
@@ -43,8 +44,8 @@ export class AppModule {
             publicStats: { ttl: '30m' },
             // Auth tokens: never cached. A revoked token must stop working on the very next request.
             authToken: { cache: false },
-          },
-          defaultPolicy: { ttl: '1m' },
+          }),
+          defaultPolicy: { ttl: '1m', ...(config.cacheDisabled ? { cache: false } : {}) },
         }),
         AuthModule,
         CredentialsModule,
@@ -52,9 +53,19 @@ export class AppModule {
         OrgsModule,
         StatsModule,
         HealthModule,
+        StaticModule,
       ],
       providers: [{ provide: APP_CONFIG, useValue: config }],
       exports: [APP_CONFIG],
     };
   }
+}
+
+/**
+ * The policies as written, or, with CACHE_DISABLED=1, every one of them `cache: false`: the same code paths with
+ * every read reaching the database, which is what the load scenario compares the cache against.
+ */
+function withCaching(disabled: boolean, policies: Record<string, CachePolicyOptions>): Record<string, CachePolicyOptions> {
+  if (!disabled) return policies;
+  return Object.fromEntries(Object.entries(policies).map(([name, policy]) => [name, { ...policy, cache: false }]));
 }

@@ -13,6 +13,7 @@ export const APP_ENV_VARS = [
   'REDIS_URL',
   'CACHE_NAMESPACE',
   'SEED_ON_START',
+  'CACHE_DISABLED',
 ] as const;
 
 /** One of {@link APP_ENV_VARS}. */
@@ -36,6 +37,11 @@ export interface AppConfig {
   readonly cacheNamespace: string;
   /** Rows to seed at start-up when the database is empty; 0 disables. */
   readonly seedOnStart: number;
+  /**
+   * Every cache policy turned into `cache: false` (nothing read from or written to the cache, every read reaches the
+   * database), for measuring what the cache saves (`npm run bench:ceremony`). Never set in production.
+   */
+  readonly cacheDisabled: boolean;
 }
 
 /** Default embedded database directory, relative to the working directory (gitignored). */
@@ -66,6 +72,7 @@ export function readConfig(env: AppEnv): AppConfig {
     redisUrl: env.REDIS_URL || undefined,
     cacheNamespace: env.CACHE_NAMESPACE || 'certify',
     seedOnStart: integer(env, 'SEED_ON_START', 1000, 0, 10_000_000),
+    cacheDisabled: flag(env, 'CACHE_DISABLED'),
   };
 }
 
@@ -103,6 +110,14 @@ function integer(env: AppEnv, name: AppEnvVar, fallback: number, min: number, ma
     throw new ConfigError(name, `must be an integer between ${min} and ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** A boolean variable: `1`/`true` or `0`/`false` (unset or empty: false). */
+function flag(env: AppEnv, name: AppEnvVar): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new ConfigError(name, `must be 1, true, 0 or false, got "${env[name]}"`);
 }
 
 /** Whether a Redis answers PING on host:port within `timeoutMs` (a raw RESP exchange; no client, no retries). */
