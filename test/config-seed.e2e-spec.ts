@@ -15,6 +15,7 @@ describe('configuration', () => {
       cacheNamespace: 'certify',
       seedOnStart: 1000,
       cacheDisabled: false,
+      verifyRateLimit: 300,
     });
   });
 

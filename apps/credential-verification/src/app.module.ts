@@ -7,6 +7,7 @@ import { CredentialsModule } from './credentials/credentials.module';
 import { DatabaseModule } from './database';
 import { HealthModule } from './health/health.module';
 import { OrgsModule } from './orgs/orgs.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { StaticModule } from './static/static.module';
 import { StatsModule } from './stats/stats.module';
 import { UsersModule } from './users/users.module';
@@ -47,6 +48,7 @@ export class AppModule {
           }),
           defaultPolicy: { ttl: '1m', ...(config.cacheDisabled ? { cache: false } : {}) },
         }),
+        RateLimitModule.register(config),
         AuthModule,
         CredentialsModule,
         UsersModule,

@@ -13,6 +13,7 @@ export const APP_ENV_VARS = [
   'REDIS_URL',
   'CACHE_NAMESPACE',
   'SEED_ON_START',
+  'VERIFY_RATE_LIMIT',
   'CACHE_DISABLED',
 ] as const;
 
@@ -37,6 +38,8 @@ export interface AppConfig {
   readonly cacheNamespace: string;
   /** Rows to seed at start-up when the database is empty; 0 disables. */
   readonly seedOnStart: number;
+  /** Requests per minute per client IP to the public verify endpoint; 0 disables the limit (benchmarks). */
+  readonly verifyRateLimit: number;
   /**
    * Every cache policy turned into `cache: false` (nothing read from or written to the cache, every read reaches the
    * database), for measuring what the cache saves (`npm run bench:ceremony`). Never set in production.
@@ -72,6 +75,7 @@ export function readConfig(env: AppEnv): AppConfig {
     redisUrl: env.REDIS_URL || undefined,
     cacheNamespace: env.CACHE_NAMESPACE || 'certify',
     seedOnStart: integer(env, 'SEED_ON_START', 1000, 0, 10_000_000),
+    verifyRateLimit: integer(env, 'VERIFY_RATE_LIMIT', 300, 0, 1_000_000),
     cacheDisabled: flag(env, 'CACHE_DISABLED'),
   };
 }

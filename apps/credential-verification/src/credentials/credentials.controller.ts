@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, NotFoundException, Param, Post, Res, UseGuards } from '@nestjs/common';
 import { Cacheable } from '@app/cache';
+import { ThrottlerGuard } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { AuthGuard, CurrentPrincipal, type Principal } from '../auth';
 import { wantsHtml } from '../common/http';
@@ -26,9 +27,11 @@ export class CredentialsController {
 
   /**
    * Public verification (the QR code's target). JSON for API clients; an HTML page when the client prefers
-   * text/html. Both are rendered from the same cached reads; the status is derived per request.
+   * text/html. Both are rendered from the same cached reads; the status is derived per request. Rate-limited per
+   * client IP (RateLimitModule).
    */
   @Get('credentials/:id')
+  @UseGuards(ThrottlerGuard)
   async verify(
     @Param('id', new ParseIdPipe('credential')) id: string,
     @Headers('accept') accept: string | undefined,
