@@ -1,9 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CACHE_OPTIONS } from './cache.constants';
+import { CACHE_OPTIONS, CACHE_STORE } from './cache.constants';
 import { CacheEngine } from './engine/cache-engine';
 import { type KeyResult, qualifyKey, renderKey } from './keys/key-builder';
 import type { NormalizedCacheOptions } from './options/normalize-options';
 import { type Duration, parseDuration } from './options/duration';
+import type { CacheStore } from './stores/cache-store.interface';
+
+/** How long {@link CacheService.inspect} waits for the store before reporting the key as not found there. */
+const INSPECT_TIMEOUT_MS = 1_000;
 
 /** Which policy (and optionally which TTL) a {@link CacheService} call uses. */
 export interface CacheCallOptions {
@@ -11,6 +15,18 @@ export interface CacheCallOptions {
   policy?: string;
   /** Overrides the policy's TTL for this call. */
   ttl?: Duration;
+}
+
+/** Where a key is cached, for how long and how big: what an admin endpoint shows. */
+export interface CacheKeyInfo {
+  /** The full key, namespace included. */
+  readonly key: string;
+  /** The fastest tier holding it: `l1` (in-process, this instance), `l2` (the shared store), or `none`. */
+  readonly tier: 'l1' | 'l2' | 'none';
+  /** Milliseconds until the shared store drops it (stale retention included); undefined when it is not there. */
+  readonly ttlMs: number | undefined;
+  /** Size of the encoded entry in bytes; undefined when it is cached nowhere. */
+  readonly sizeBytes: number | undefined;
 }
 
 /**
@@ -24,6 +40,7 @@ export class CacheService {
   constructor(
     private readonly engine: CacheEngine,
     @Inject(CACHE_OPTIONS) private readonly options: NormalizedCacheOptions,
+    @Inject(CACHE_STORE) private readonly store: CacheStore,
   ) {}
 
   /** The cached value, or undefined on a miss (or when the policy never caches). */
@@ -37,9 +54,19 @@ export class CacheService {
   }
 
   /** The cached value, else the loader's (cached for next time). Concurrent misses share one loader call. */
-  async getOrSet<T>(key: KeyResult, loader: () => Promise<T> | T, options: CacheCallOptions = {}): Promise<T> {
+  async getOrSet<T>(
+    key: KeyResult,
+    loader: () => Promise<T> | T,
+    options: CacheCallOptions & { tags?: readonly string[] | ((value: T) => readonly string[]) } = {},
+  ): Promise<T> {
     const policy = this.options.policies.resolve(options.policy);
-    return (await this.engine.getOrLoad(this.keyOf(key), policy, loader, { ttlMs: this.ttlOf(options) })).value;
+    const { tags } = options;
+    return (
+      await this.engine.getOrLoad(this.keyOf(key), policy, loader, {
+        ttlMs: this.ttlOf(options),
+        tags: tags === undefined ? undefined : typeof tags === 'function' ? tags : () => tags,
+      })
+    ).value;
   }
 
   /** Deletes one key. Resolves to false if the store could not be reached. */
@@ -60,9 +87,36 @@ export class CacheService {
     return this.engine.deleteGroup(key === undefined ? undefined : this.keyOf(key));
   }
 
+  /**
+   * Event-based invalidation from anywhere: deletes `keys` and makes every entry carrying one of `tags` a miss, in
+   * every instance. Resolves to false when the store could not be reached.
+   * @example await cache.invalidate({ keys: [['credential', id]], tags: [`org:${orgId}`] });
+   */
+  async invalidate({ keys = [], tags = [] }: { keys?: readonly KeyResult[]; tags?: readonly string[] }): Promise<boolean> {
+    const [deleted, invalidated] = await Promise.all([this.deleteMany(keys), this.engine.invalidateTags(tags)]);
+    return deleted && invalidated;
+  }
+
   /** Milliseconds until a key expires, or undefined when it is not cached. */
   async remainingTtl(key: KeyResult): Promise<number | undefined> {
     return this.engine.remainingTtl(this.keyOf(key));
+  }
+
+  /**
+   * Where a key is cached (L1 of this instance, the shared store, or nowhere), its TTL left and its size, for
+   * operators. Reads the store without changing the entry; a store that does not answer within 1 s counts as not
+   * holding the key.
+   */
+  async inspect(key: KeyResult): Promise<CacheKeyInfo> {
+    const fullKey = this.keyOf(key);
+    // The engine's L1 is read, never written: peeking does not go through the caching algorithm on purpose.
+    const local = this.engine['l1'].getNow(fullKey);
+    const [bytes, ttlMs] = await Promise.all([
+      withTimeout(this.store.get(fullKey), INSPECT_TIMEOUT_MS),
+      withTimeout(this.store.remainingTtl(fullKey), INSPECT_TIMEOUT_MS),
+    ]);
+    const tier = local ? 'l1' : bytes ? 'l2' : 'none';
+    return { key: fullKey, tier, ttlMs: bytes ? ttlMs : undefined, sizeBytes: (local ?? bytes)?.length };
   }
 
   /** The full key (namespace included) that a relative key maps to, e.g. for redis-cli. */
@@ -72,5 +126,16 @@ export class CacheService {
 
   private ttlOf(options: CacheCallOptions): number | undefined {
     return options.ttl === undefined ? undefined : parseDuration(options.ttl, 'ttl');
+  }
+}
+
+/** The promise's value, or undefined when it rejects or takes longer than `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
+  try {
+    return await Promise.race([promise.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,6 +1,6 @@
 export { CacheModule } from './cache.module';
 export type { CacheModuleExtras } from './cache.module-definition';
-export { CacheService, type CacheCallOptions } from './cache.service';
+export { CacheService, type CacheCallOptions, type CacheKeyInfo } from './cache.service';
 export { CACHE_BUS, CACHE_OPTIONS, CACHE_STORE, CACHE_STATUS_HEADER } from './cache.constants';
 export * from './cache.errors';
 export * from './decorators';

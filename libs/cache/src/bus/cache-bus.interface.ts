@@ -5,8 +5,13 @@
 export type BusMessage =
   /** A value landed in the store for these keys: wake whoever waits for them. */
   | { readonly kind: 'filled'; readonly keys: readonly string[] }
-  /** These keys, and every key under these prefixes, changed: drop any in-process copy. */
-  | { readonly kind: 'invalidate'; readonly keys: readonly string[]; readonly prefixes: readonly string[] };
+  /** These keys, every key under these prefixes, and every entry with these tags changed: drop in-process copies. */
+  | {
+      readonly kind: 'invalidate';
+      readonly keys: readonly string[];
+      readonly prefixes: readonly string[];
+      readonly tags?: readonly string[];
+    };
 
 /** A message with the instance it came from. */
 export interface ReceivedBusMessage {

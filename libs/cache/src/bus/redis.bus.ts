@@ -83,7 +83,7 @@ export class RedisBus implements CacheBus {
 
   private deliver(channel: Buffer, payload: Buffer): void {
     if (channel.toString() !== this.channel) return;
-    let parsed: { from?: unknown; kind?: unknown; keys?: unknown; prefixes?: unknown };
+    let parsed: { from?: unknown; kind?: unknown; keys?: unknown; prefixes?: unknown; tags?: unknown };
     try {
       parsed = JSON.parse(payload.toString('utf8'));
     } catch {
@@ -92,7 +92,7 @@ export class RedisBus implements CacheBus {
     const keys = strings(parsed.keys);
     let message: BusMessage;
     if (parsed.kind === 'filled') message = { kind: 'filled', keys };
-    else if (parsed.kind === 'invalidate') message = { kind: 'invalidate', keys, prefixes: strings(parsed.prefixes) };
+    else if (parsed.kind === 'invalidate') message = { kind: 'invalidate', keys, prefixes: strings(parsed.prefixes), tags: strings(parsed.tags) };
     else return;
     const received: ReceivedBusMessage = { message, ownMessage: parsed.from === this.instanceId };
     for (const handler of this.handlers) handler(received);

@@ -16,9 +16,15 @@ export interface CacheableOptions<A extends unknown[] = any[], R = any> {
   condition?: (args: A) => boolean;
   /** Decides after a load whether the result is kept out of the cache (e.g. partial results). */
   unless?: (result: R, args: A) => boolean;
+  /**
+   * Tags of the entry: invalidating any of them (`@CacheEvict({ tags })`, `CacheService.invalidate({ tags })`) makes
+   * it a miss in every instance. A list, or a function of the arguments and the result.
+   * @example tags: (args, credential) => [`org:${credential.orgId}`]
+   */
+  tags?: readonly string[] | ((args: A, result: R) => readonly string[]);
 }
 
-/** Options of {@link CacheEvict}. Give `key`, `keys` or `allEntries`. */
+/** Options of {@link CacheEvict}. Give `key`, `keys`, `tags` or `allEntries`. */
 export interface CacheEvictOptions<A extends unknown[] = any[]> {
   /** The key to delete. After the call (the default) a template may use `{result...}`. */
   key?: CacheKeySpec<A>;
@@ -29,6 +35,8 @@ export interface CacheEvictOptions<A extends unknown[] = any[]> {
    * key prefix (template allowed) such as `'user:{0}'` for every key under `namespace:user:<id>:`.
    */
   allEntries?: boolean | CacheKeySpec<A>;
+  /** Invalidates every entry carrying one of these tags. A list, or a function of the arguments and the result. */
+  tags?: readonly string[] | ((args: A, result: any) => readonly string[]);
   /** Deletes before the method runs instead of after it succeeds. Default false. */
   beforeInvocation?: boolean;
 }

@@ -6,6 +6,7 @@ import { CACHE_BUS, CACHE_OPTIONS, CACHE_STORE } from '../cache.constants';
 import { type CacheError, DecodeError, LoaderTimeoutError } from '../cache.errors';
 import type { NormalizedCacheOptions } from '../options/normalize-options';
 import type { ResolvedPolicy } from '../policies/resolved-policy';
+import { tagEpochKey, tagVersionKey } from '../keys/tag-keys';
 import type { CacheStore } from '../stores/cache-store.interface';
 import { MemoryStore } from '../stores/memory.store';
 import { type CacheEntry, decodeEntry, encodeEntry } from './cache-entry';
@@ -31,6 +32,9 @@ import { StoreGuard } from './store-guard';
  *   of the key revokes it, and a fill whose lease was revoked is refused, so a value loaded before a write can never
  *   land in the cache after it. A load without a lease (store unreachable, lock wait exhausted) is not cached.
  *   A local write or delete also detaches this process's load of the key, so later callers start a new one.
+ * - Tags are versions checked on read (one MGET of the entry's tags, all in one slot): invalidating a tag is one
+ *   INCR per tag, whatever the number of entries. A fill records the versions it saw, and is not cached when a tag
+ *   invalidation happened while it loaded (the namespace's tag epoch moved).
  * - L1 holds only fresh entries, as encoded bytes (every read decodes its own copy). A write or delete anywhere
  *   drops the key from every instance's L1 through the bus; a copy read from the store while an invalidation
  *   arrived is not kept; after the bus reconnects (messages may have been lost) L1 is emptied.
@@ -51,6 +55,8 @@ export interface LoadOptions<T> {
   ttlMs?: number;
   /** Decides whether a loaded value is stored (e.g. `unless`). */
   shouldCache?: (value: T) => boolean;
+  /** Tags of the loaded value: invalidating any of them makes the entry a miss everywhere. */
+  tags?: (value: T) => readonly string[];
 }
 
 /** How long a fill's lease lasts when the policy has no lock; renewed while the loader runs. */
@@ -115,14 +121,15 @@ export class CacheEngine {
     this.l1 = new MemoryStore(options.l1);
     bus.onMessage(({ message, ownMessage }) => {
       if (message.kind !== 'invalidate' || ownMessage) return;
+      if (message.tags?.length) this.dropAllFromL1();
       this.dropFromL1(message.keys, message.prefixes);
       for (const key of message.keys) this.flights.delete(key);
       for (const key of this.flights.keys()) if (message.prefixes.some((prefix) => key.startsWith(prefix))) this.flights.delete(key);
-      events.emit('invalidation', { keys: message.keys, prefixes: message.prefixes, origin: 'remote' });
+      const tags = message.tags?.length ? message.tags : undefined;
+      events.emit('invalidation', { keys: message.keys, prefixes: message.prefixes, tags, origin: 'remote' });
     });
     bus.onReconnect(() => {
-      this.l1Epoch++;
-      this.l1.clear();
+      this.dropAllFromL1();
       events.emit('busReconnect', {});
     });
   }
@@ -260,6 +267,20 @@ export class CacheEngine {
     return count;
   }
 
+  /**
+   * Makes every entry carrying one of `tags` a miss, in every instance: one INCR per tag (and one of the tag epoch),
+   * whatever the number of tagged entries. Resolves to false when the store could not be reached.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<boolean> {
+    if (tags.length === 0) return true;
+    const keys = [...tags.map((tag) => tagVersionKey(this.namespace, tag)), tagEpochKey(this.namespace)];
+    const done = await this.guard.write('invalidateTags', (store) => store.increment(keys).then(() => true), false);
+    this.dropAllFromL1();
+    this.events.emit('invalidation', { keys: [], prefixes: [], tags, origin: 'local' });
+    this.bus.publish({ kind: 'invalidate', keys: [], prefixes: [], tags }).catch(() => undefined);
+    return done;
+  }
+
   /** Milliseconds until a key expires, or undefined when it is absent (or the store is unreachable). */
   async remainingTtl(key: string): Promise<number | undefined> {
     return this.guard.read('remainingTtl', (store) => store.remainingTtl(key), undefined);
@@ -276,6 +297,7 @@ export class CacheEngine {
         throw new DecodeError(policy.codec.name, `entry of ${bytes.length} bytes exceeds maxBytes (${policy.maxBytes})`);
       }
       const entry = { ...decodeEntry<T>(policy.codec, bytes), bytes };
+      if (entry.tags && !(await this.tagsUnchanged(entry.tags))) return undefined;
       if (policy.l1 && epoch === this.l1Epoch) this.keepInL1(key, policy, entry);
       return entry;
     } catch (error) {
@@ -418,6 +440,7 @@ export class CacheEngine {
 
   /** Runs the loader; caches its value only under a lease still held (undefined: return it uncached). */
   private async loadAndStore<T>({ key, policy, load, options }: LoadRequest<T>, lease: Lease | undefined): Promise<Flight> {
+    const tagEpochBefore = options.tags && lease ? await this.readTagCounters([tagEpochKey(this.namespace)]) : undefined;
     const started = performance.now();
     let value: T;
     try {
@@ -428,9 +451,35 @@ export class CacheEngine {
     }
     const loadMs = performance.now() - started;
     this.events.emit('load', { policy: policy.name, key, durationMs: loadMs });
-    const cacheIt = options.shouldCache ? options.shouldCache(value) : true;
-    const bytes = cacheIt && lease ? await this.write(key, value, policy, loadMs, options.ttlMs, lease) : undefined;
+    const cacheIt = lease !== undefined && (options.shouldCache ? options.shouldCache(value) : true);
+    const tagNames = cacheIt && options.tags ? [...new Set(options.tags(value))] : [];
+    const tags = tagNames.length ? await this.tagVersionsSince(tagNames, tagEpochBefore?.[0]) : undefined;
+    const bytes = cacheIt && tags !== null ? await this.write(key, value, policy, loadMs, options.ttlMs, lease, tags) : undefined;
     return { value, bytes, status: 'MISS' };
+  }
+
+  /**
+   * The current versions of `tags`, or null when they cannot be trusted for this fill: the store is unreachable, or
+   * a tag invalidation happened since `epochBefore` was read (the loaded value may predate it).
+   */
+  private async tagVersionsSince(names: readonly string[], epochBefore: number | undefined): Promise<Record<string, number> | null> {
+    if (epochBefore === undefined) return null;
+    const counters = await this.readTagCounters([tagEpochKey(this.namespace), ...names.map((tag) => tagVersionKey(this.namespace, tag))]);
+    if (!counters || counters[0] !== epochBefore) return null;
+    return Object.fromEntries(names.map((tag, index) => [tag, counters[index + 1]]));
+  }
+
+  /** Whether every tag an entry carries still has the version it recorded. */
+  private async tagsUnchanged(tags: Readonly<Record<string, number>>): Promise<boolean> {
+    const names = Object.keys(tags);
+    const counters = await this.readTagCounters(names.map((tag) => tagVersionKey(this.namespace, tag)));
+    return counters !== undefined && names.every((tag, index) => counters[index] === tags[tag]);
+  }
+
+  /** Tag counters (0 where never bumped), or undefined when the store could not be read. */
+  private async readTagCounters(keys: readonly string[]): Promise<number[] | undefined> {
+    const values = await this.guard.read('getTagVersions', (store) => store.getMany(keys), undefined);
+    return values?.map((value) => (value ? Number(value.toString()) : 0));
   }
 
   /** Starts a refresh that no caller waits for; skipped when a load of the key is already under way anywhere. */
@@ -455,6 +504,7 @@ export class CacheEngine {
     loadMs: number,
     ttlOverrideMs: number | undefined,
     lease: Lease | undefined,
+    tags?: Readonly<Record<string, number>>,
   ): Promise<Buffer | undefined> {
     this.failSafe.delete(key);
     if (value === undefined) return undefined;
@@ -463,7 +513,7 @@ export class CacheEngine {
     const freshMs = withJitter(baseTtl, policy.jitter);
     let bytes: Buffer;
     try {
-      bytes = encodeEntry(policy.codec, { value, freshUntil: Date.now() + freshMs, loadMs: Math.round(loadMs) });
+      bytes = encodeEntry(policy.codec, { value, freshUntil: Date.now() + freshMs, loadMs: Math.round(loadMs), tags });
     } catch (error) {
       this.logger.warnOnce(`encode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; value not cached`);
       this.events.emit('skipped', { policy: policy.name, key, reason: 'not-encodable' });
@@ -514,6 +564,11 @@ export class CacheEngine {
   private keepInL1(key: string, policy: ResolvedPolicy, entry: { bytes: Buffer; freshUntil: number }): void {
     const ttlMs = Math.min(entry.freshUntil - Date.now(), policy.l1?.ttlMs ?? Number.POSITIVE_INFINITY);
     if (ttlMs >= 1) void this.l1.set(key, entry.bytes, ttlMs);
+  }
+
+  private dropAllFromL1(): void {
+    this.l1Epoch++;
+    this.l1.clear();
   }
 
   private dropFromL1(keys: readonly string[], prefixes: readonly string[]): void {

@@ -3,7 +3,8 @@ import type { CacheCodec } from '../serialization/codec.interface';
 
 /**
  * The envelope stored for every entry: the value plus what the engine needs to judge it. Encoded with the policy's
- * codec, so a JSON entry stays readable in redis-cli: `{"v":{...},"f":1732300000000,"l":12}`.
+ * codec, so a JSON entry stays readable in redis-cli: `{"v":{...},"f":1732300000000,"l":12}`, plus
+ * `"g":{"<tag>":<version>}` for an entry that carries tags.
  */
 export interface CacheEntry<T = unknown> {
   readonly value: T;
@@ -11,17 +12,21 @@ export interface CacheEntry<T = unknown> {
   readonly freshUntil: number;
   /** How long the loader took to produce the value, in milliseconds. */
   readonly loadMs: number;
+  /** The entry's tags and each tag's version when the entry was filled; a newer version makes it a miss. */
+  readonly tags?: Readonly<Record<string, number>>;
 }
 
 interface EncodedEnvelope {
   v: unknown;
   f: number;
   l: number;
+  g?: Record<string, number>;
 }
 
 /** Encodes an entry; throws {@link EncodeError} when the codec refuses the value. */
 export function encodeEntry(codec: CacheCodec, entry: CacheEntry): Buffer {
   const envelope: EncodedEnvelope = { v: entry.value, f: entry.freshUntil, l: entry.loadMs };
+  if (entry.tags) envelope.g = { ...entry.tags };
   try {
     return codec.encode(envelope);
   } catch (error) {
@@ -41,16 +46,24 @@ export function decodeEntry<T>(codec: CacheCodec, bytes: Buffer): CacheEntry<T> 
     throw new DecodeError(codec.name, error);
   }
   if (!isEnvelope(envelope)) throw new DecodeError(codec.name, 'not an entry written by this cache');
-  return { value: envelope.v as T, freshUntil: envelope.f, loadMs: envelope.l };
+  return envelope.g
+    ? { value: envelope.v as T, freshUntil: envelope.f, loadMs: envelope.l, tags: envelope.g }
+    : { value: envelope.v as T, freshUntil: envelope.f, loadMs: envelope.l };
 }
 
 function isEnvelope(candidate: unknown): candidate is EncodedEnvelope {
   if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) return false;
   const envelope = candidate as Record<string, unknown>;
+  const fields = Object.keys(envelope).length;
   return (
     Object.prototype.hasOwnProperty.call(envelope, 'v') &&
     typeof envelope.f === 'number' &&
     typeof envelope.l === 'number' &&
-    Object.keys(envelope).length === 3
+    (fields === 3 || (fields === 4 && isTagVersions(envelope.g)))
   );
+}
+
+function isTagVersions(candidate: unknown): boolean {
+  if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) return false;
+  return Object.values(candidate).every((version) => typeof version === 'number');
 }

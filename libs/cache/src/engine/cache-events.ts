@@ -27,7 +27,12 @@ export interface CacheEventMap {
   /** The store guard's circuit breaker changed state. */
   breaker: { readonly state: BreakerState };
   /** Keys or prefixes were invalidated, here or (`remote`) in another instance. */
-  invalidation: { readonly keys: readonly string[]; readonly prefixes: readonly string[]; readonly origin: 'local' | 'remote' };
+  invalidation: {
+    readonly keys: readonly string[];
+    readonly prefixes: readonly string[];
+    readonly tags?: readonly string[];
+    readonly origin: 'local' | 'remote';
+  };
   /** The bus reconnected; the L1 tier was emptied. */
   busReconnect: Record<string, never>;
 }

@@ -21,7 +21,11 @@ interface CompiledCacheable {
   readonly ttlMs: number | undefined;
   readonly condition: ((args: unknown[]) => boolean) | undefined;
   readonly unless: ((result: unknown, args: unknown[]) => boolean) | undefined;
+  readonly tags: TagsOf | undefined;
 }
+
+/** Tags of one call, from its arguments and (where it exists) its result. */
+type TagsOf = (args: unknown[], result: unknown) => readonly string[];
 
 interface CompiledWriteThrough {
   readonly key: CompiledKey;
@@ -34,6 +38,7 @@ interface CompiledEvict {
   readonly keys: readonly CompiledKey[];
   /** `true`: the whole namespace; a key: that key and everything under `key:`. */
   readonly allEntries: true | CompiledKey | undefined;
+  readonly tags: TagsOf | undefined;
 }
 
 /** A method's operations, ready to run. */
@@ -89,10 +94,11 @@ export class OperationRunner {
     }
     const key = this.keyOf(compiled, cacheable.key, args, undefined);
     if (key === undefined) return { value: await invoke(), status: 'BYPASS' };
-    const unless = cacheable.unless;
+    const { unless, tags } = cacheable;
     return this.engine.getOrLoad(key, cacheable.policy, invoke, {
       ttlMs: cacheable.ttlMs,
       shouldCache: unless ? (value) => !unless(value, args) : undefined,
+      tags: tags ? (value) => tags(args, value) : undefined,
     });
   }
 
@@ -106,6 +112,7 @@ export class OperationRunner {
   private async evict(compiled: CompiledOperations, evict: CompiledEvict, args: unknown[], result: unknown): Promise<void> {
     const keys = evict.keys.map((key) => this.keyOf(compiled, key, args, result)).filter((key) => key !== undefined);
     const work: Array<Promise<unknown>> = [this.engine.delete(keys)];
+    if (evict.tags) work.push(this.engine.invalidateTags(evict.tags(args, result)));
     if (evict.allEntries === true) {
       work.push(this.engine.deleteGroup());
     } else if (evict.allEntries) {
@@ -144,6 +151,7 @@ export class OperationRunner {
         ttlMs: ttlOf(cacheable.ttl),
         condition: cacheable.condition as CompiledCacheable['condition'],
         unless: cacheable.unless as CompiledCacheable['unless'],
+        tags: compileTags(cacheable.tags),
       },
       writeThroughs: writeThroughs.map((write) => ({
         key: compileKey(requireKey(write.key, where, '@WriteThrough'), where, true),
@@ -160,14 +168,22 @@ export class OperationRunner {
 function compileEvict(evict: CacheEvictOptions, where: string): CompiledEvict {
   const resultAvailable = !evict.beforeInvocation;
   const specs = [...(evict.key !== undefined ? [evict.key] : []), ...(evict.keys ?? [])];
-  if (specs.length === 0 && !evict.allEntries) {
-    throw new InvalidDecoratorError(where, '@CacheEvict needs key, keys or allEntries');
+  if (specs.length === 0 && !evict.allEntries && !evict.tags) {
+    throw new InvalidDecoratorError(where, '@CacheEvict needs key, keys, tags or allEntries');
   }
   return {
     keys: specs.map((spec) => compileKey(spec, where, resultAvailable)),
     allEntries:
       evict.allEntries === true ? true : evict.allEntries ? compileKey(evict.allEntries, where, resultAvailable) : undefined,
+    tags: compileTags(evict.tags),
   };
+}
+
+function compileTags(tags: readonly string[] | ((args: never, result: never) => readonly string[]) | undefined): TagsOf | undefined {
+  if (tags === undefined) return undefined;
+  if (typeof tags === 'function') return tags as TagsOf;
+  const list = [...tags];
+  return () => list;
 }
 
 function requireKey<T>(key: T | undefined, where: string, decorator: string): T {

@@ -9,6 +9,13 @@ export interface CacheStore {
   get(key: string): Promise<Buffer | undefined>;
   /** Stores bytes under a key for `ttlMs` milliseconds (at least 1). */
   set(key: string, value: Buffer, ttlMs: number): Promise<void>;
+  /**
+   * The bytes of several keys, in order (undefined where absent). Callers only pass keys of one hash slot, so one
+   * MGET serves them on a Cluster too.
+   */
+  getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>>;
+  /** Adds one to the counter under each key (created at 0), in order; resolves to the new values. Same-slot keys. */
+  increment(keys: readonly string[]): Promise<number[]>;
   /** Deletes keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>;
   /** Deletes every key that starts with `prefix`, in batches, without blocking the server. Resolves to the count. */

@@ -52,6 +52,19 @@ export class MemoryStore implements CacheStore {
     this.entries.set(key, value, { ttl: Math.max(1, Math.ceil(ttlMs)) });
   }
 
+  async getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+    return keys.map((key) => this.entries.get(key));
+  }
+
+  async increment(keys: readonly string[]): Promise<number[]> {
+    return keys.map((key) => {
+      const next = Number(this.entries.get(key)?.toString() ?? 0) + 1;
+      // Counters never expire on their own, like Redis INCR keys (an LRU drop only resets them to 0).
+      this.entries.set(key, Buffer.from(String(next)), { ttl: 0 });
+      return next;
+    });
+  }
+
   async delete(keys: readonly string[]): Promise<number> {
     let deleted = 0;
     for (const key of keys) if (this.entries.delete(key) || this.locks.delete(key)) deleted++;

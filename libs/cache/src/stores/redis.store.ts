@@ -66,6 +66,22 @@ export class RedisStore implements CacheStore {
     return (await this.client.getBuffer(key)) ?? undefined;
   }
 
+  async getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+    if (keys.length === 0) return [];
+    return (await this.client.mgetBuffer(...keys)).map((value) => value ?? undefined);
+  }
+
+  async increment(keys: readonly string[]): Promise<number[]> {
+    if (keys.length === 0) return [];
+    const pipeline = this.client.multi();
+    for (const key of keys) pipeline.incr(key);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, value]) => {
+      if (error) throw error;
+      return Number(value);
+    });
+  }
+
   async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
     await this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
   }
