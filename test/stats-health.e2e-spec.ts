@@ -28,9 +28,18 @@ describe('stats and health (e2e)', () => {
     expect(second.queries).toBe(first.queries + 1);
   });
 
-  it('GET /health answers 200 when the database answers', async () => {
+  it('GET /health (terminus) answers 200 when the database answers and the cache is healthy', async () => {
     const response = await suite.instance.app.inject({ url: '/health' });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ status: 'ok', database: 'postgres' });
+    const body = response.json();
+    expect(body).toMatchObject({
+      status: 'ok',
+      info: {
+        database: { status: 'up', kind: 'postgres' },
+        cache: { status: 'up', store: 'redis', redis: 'up', bus: 'subscribed', breaker: 'closed' },
+      },
+      error: {},
+    });
+    expect(body.details).toEqual(body.info);
   });
 });

@@ -6,6 +6,7 @@ import type { AppConfig } from './config/app-config';
 import { CredentialsModule } from './credentials/credentials.module';
 import { DatabaseModule } from './database';
 import { HealthModule } from './health/health.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { OrgsModule } from './orgs/orgs.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { StaticModule } from './static/static.module';
@@ -55,6 +56,7 @@ export class AppModule {
         OrgsModule,
         StatsModule,
         HealthModule,
+        ObservabilityModule.register(),
         StaticModule,
       ],
       providers: [{ provide: APP_CONFIG, useValue: config }],

@@ -15,6 +15,7 @@ export const APP_ENV_VARS = [
   'SEED_ON_START',
   'VERIFY_RATE_LIMIT',
   'CACHE_DISABLED',
+  'ADMIN_TOKEN',
 ] as const;
 
 /** One of {@link APP_ENV_VARS}. */
@@ -45,6 +46,8 @@ export interface AppConfig {
    * database), for measuring what the cache saves (`npm run bench:ceremony`). Never set in production.
    */
   readonly cacheDisabled: boolean;
+  /** Token of the admin routes (/admin/cache); unset or empty turns them off (404). Never logged. */
+  readonly adminToken: string | undefined;
 }
 
 /** Default embedded database directory, relative to the working directory (gitignored). */
@@ -77,6 +80,7 @@ export function readConfig(env: AppEnv): AppConfig {
     seedOnStart: integer(env, 'SEED_ON_START', 1000, 0, 10_000_000),
     verifyRateLimit: integer(env, 'VERIFY_RATE_LIMIT', 300, 0, 1_000_000),
     cacheDisabled: flag(env, 'CACHE_DISABLED'),
+    adminToken: env.ADMIN_TOKEN || undefined,
   };
 }
 

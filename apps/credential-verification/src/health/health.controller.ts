@@ -1,18 +1,38 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { CacheHealthIndicator } from '@app/cache/health';
 import { Database } from '../database';
 
-/** Liveness and readiness for the container health check: answers 200 once the database answers. */
+/** How long Redis may take to answer PING before the cache counts as down. */
+const CACHE_PING_TIMEOUT_MS = 1_000;
+
+/**
+ * Readiness for the container health check (@nestjs/terminus): 200 `{ status: 'ok', info: { database, cache } }`
+ * when the database answers and the cache is healthy (Redis answers PING, the invalidation bus is subscribed, the
+ * breaker is closed; always up on the in-process store), else 503 with the failing part under `error`.
+ */
 @Controller('health')
 export class HealthController {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly cache: CacheHealthIndicator,
+    private readonly db: Database,
+  ) {}
 
   @Get()
-  async health(): Promise<{ status: 'ok'; database: string }> {
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.database(), () => this.cache.isHealthy('cache', { timeoutMs: CACHE_PING_TIMEOUT_MS })]);
+  }
+
+  private async database() {
+    const indicator = this.indicators.check('database');
     try {
       await this.db.query('SELECT 1');
+      return indicator.up({ kind: this.db.kind });
     } catch {
-      throw new ServiceUnavailableException('database not reachable');
+      return indicator.down({ kind: this.db.kind, message: 'database not reachable' });
     }
-    return { status: 'ok', database: this.db.kind };
   }
 }
