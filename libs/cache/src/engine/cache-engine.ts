@@ -116,7 +116,7 @@ export class CacheEngine {
     @Inject(CACHE_BUS) private readonly bus: CacheBus,
     private readonly events: CacheEvents,
   ) {
-    this.guard = new StoreGuard(store, this.logger, undefined, events);
+    this.guard = new StoreGuard(store, this.logger, options.storeGuard, events);
     this.waiters = new FillWaiters(bus);
     this.l1 = new MemoryStore(options.l1);
     bus.onMessage(({ message, ownMessage }) => {

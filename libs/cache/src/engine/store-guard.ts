@@ -75,7 +75,10 @@ export class StoreGuard {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StoreTimeoutError(operation, timeoutMs)), timeoutMs);
+        // Timers run before I/O in each turn of the event loop: on a saturated process the reply may already be
+        // waiting in the socket when the timer fires. setImmediate lets this turn's I/O settle the call first, so
+        // a busy event loop is not mistaken for a slow store (which would open the breaker on a healthy Redis).
+        timer = setTimeout(() => setImmediate(() => reject(new StoreTimeoutError(operation, timeoutMs))), timeoutMs);
       });
       const result = await Promise.race([call(this.store), timeout]);
       this.succeeded(probe);

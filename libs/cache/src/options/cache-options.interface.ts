@@ -115,6 +115,13 @@ export interface CacheModuleOptions {
   maxKeyLength?: number;
   /** Bounds of the in-process L1 tier used by policies with `l1`. Default 10,000 entries, 64 MiB. */
   l1?: { maxEntries?: number; maxBytes?: number };
+  /**
+   * How long a store call may take before the caller is served without it. Default read 100 ms, write 250 ms.
+   * Raise them for a process that runs near full CPU, where event-loop delay counts against them too.
+   */
+  timeouts?: { read?: Duration; write?: Duration };
+  /** Consecutive store failures that open the breaker (default 5) and how long it stays open (default 1 s). */
+  circuitBreaker?: { failureThreshold?: number; coolDown?: Duration };
   /** Behaviour of {@link CacheThrottlerStorage} (the @nestjs/throttler storage on this module's Redis). */
   throttler?: CacheThrottlerOptions;
 }

@@ -101,3 +101,19 @@ describe('normalizeCacheOptions', () => {
     });
   });
 });
+
+describe('normalizeCacheOptions store timeouts and circuit breaker', () => {
+  it('defaults to 100 ms reads, 250 ms writes, 5 failures and a 1 s cool-down', () => {
+    expect(normalizeCacheOptions({}).storeGuard).toEqual({ readTimeoutMs: 100, writeTimeoutMs: 250, failureThreshold: 5, coolDownMs: 1_000 });
+  });
+
+  it('takes durations and a threshold from the options', () => {
+    const { storeGuard } = normalizeCacheOptions({ timeouts: { read: '300ms', write: '1s' }, circuitBreaker: { failureThreshold: 20, coolDown: '5s' } });
+    expect(storeGuard).toEqual({ readTimeoutMs: 300, writeTimeoutMs: 1_000, failureThreshold: 20, coolDownMs: 5_000 });
+  });
+
+  it('rejects a zero timeout and a fractional threshold with the option path', () => {
+    expect(() => normalizeCacheOptions({ timeouts: { read: 0 } })).toThrow(/timeouts\.read/);
+    expect(() => normalizeCacheOptions({ circuitBreaker: { failureThreshold: 2.5 } })).toThrow(/circuitBreaker\.failureThreshold/);
+  });
+});

@@ -1,7 +1,8 @@
 import { InvalidOptionsError } from '../cache.errors';
 import { PolicyRegistry } from '../policies/policy-registry';
 import type { CacheModuleOptions, CacheThrottlerOptions, RedisConnectionOption } from './cache-options.interface';
-import { parseDuration } from './duration';
+import { type Duration, parseDuration } from './duration';
+import { DEFAULT_STORE_GUARD_OPTIONS, type StoreGuardOptions } from '../engine/store-guard';
 import type { CacheStore } from '../stores/cache-store.interface';
 
 /** Module options after normalisation; every provider of the module injects this, never the raw options. */
@@ -12,11 +13,24 @@ export interface NormalizedCacheOptions {
   readonly redis: RedisConnectionOption | undefined;
   readonly store: CacheStore | undefined;
   readonly l1: { readonly maxEntries: number; readonly maxBytes: number };
+  readonly storeGuard: StoreGuardOptions;
   readonly throttler: { readonly failClosed: boolean; readonly timeoutMs: number };
 }
 
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*$/;
-const KNOWN_MODULE_FIELDS = new Set(['redis', 'store', 'namespace', 'policies', 'defaultPolicy', 'codec', 'maxKeyLength', 'l1', 'throttler']);
+const KNOWN_MODULE_FIELDS = new Set([
+  'redis',
+  'store',
+  'namespace',
+  'policies',
+  'defaultPolicy',
+  'codec',
+  'maxKeyLength',
+  'l1',
+  'throttler',
+  'timeouts',
+  'circuitBreaker',
+]);
 
 /** Validates module options once and fills in defaults. Every problem is reported with the option's path. */
 export function normalizeCacheOptions(options: CacheModuleOptions = {}): NormalizedCacheOptions {
@@ -44,6 +58,12 @@ export function normalizeCacheOptions(options: CacheModuleOptions = {}): Normali
     store: options.store,
     throttler: normalizeThrottler(options.throttler),
     l1: { maxEntries: positiveInteger(options.l1?.maxEntries, 10_000, 'l1.maxEntries'), maxBytes: positiveInteger(options.l1?.maxBytes, 64 * 1024 * 1024, 'l1.maxBytes') },
+    storeGuard: {
+      readTimeoutMs: optionalDuration(options.timeouts?.read, DEFAULT_STORE_GUARD_OPTIONS.readTimeoutMs, 'timeouts.read'),
+      writeTimeoutMs: optionalDuration(options.timeouts?.write, DEFAULT_STORE_GUARD_OPTIONS.writeTimeoutMs, 'timeouts.write'),
+      failureThreshold: positiveInteger(options.circuitBreaker?.failureThreshold, DEFAULT_STORE_GUARD_OPTIONS.failureThreshold, 'circuitBreaker.failureThreshold'),
+      coolDownMs: optionalDuration(options.circuitBreaker?.coolDown, DEFAULT_STORE_GUARD_OPTIONS.coolDownMs, 'circuitBreaker.coolDown'),
+    },
   };
 }
 
@@ -62,4 +82,11 @@ function positiveInteger(value: number | undefined, fallback: number, path: stri
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value <= 0) throw new InvalidOptionsError(path, 'must be a positive whole number');
   return value;
+}
+
+function optionalDuration(value: Duration | undefined, fallback: number, path: string): number {
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value, path);
+  if (ms <= 0) throw new InvalidOptionsError(path, 'must be longer than 0');
+  return ms;
 }
