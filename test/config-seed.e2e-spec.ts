@@ -16,6 +16,7 @@ describe('configuration', () => {
       seedOnStart: 1000,
       cacheDisabled: false,
       verifyRateLimit: 300,
+      trustProxy: false,
     });
   });
 

@@ -14,8 +14,8 @@ describe('rate limit of GET /credentials/:id', () => {
   const apps: NestFastifyApplication[] = [];
   const unknownId = () => `cred_${randomBytes(10).toString('hex').slice(0, 20)}`;
 
-  async function start(verifyRateLimit: number): Promise<NestFastifyApplication> {
-    const app = await createApp({ ...testConfig(world), verifyRateLimit }, { logger: false });
+  async function start(verifyRateLimit: number, trustProxy = true): Promise<NestFastifyApplication> {
+    const app = await createApp({ ...testConfig(world), verifyRateLimit, trustProxy }, { logger: false });
     await app.getHttpAdapter().getInstance().ready();
     apps.push(app);
     return app;
@@ -60,5 +60,15 @@ describe('rate limit of GET /credentials/:id', () => {
       expect(response.statusCode).toBe(404);
       expect(response.headers['x-ratelimit-limit-verify']).toBeUndefined();
     }
+  });
+
+  it('ignores X-Forwarded-For unless TRUST_PROXY is set, so a client cannot dodge the limit by naming another IP', async () => {
+    const app = await start(2, false);
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await app.inject({ url: `/credentials/${unknownId()}`, headers: { 'x-forwarded-for': `203.0.113.${i}` } });
+      statuses.push(response.statusCode);
+    }
+    expect(statuses).toEqual([404, 404, 429]);
   });
 });

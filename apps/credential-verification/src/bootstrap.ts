@@ -7,7 +7,7 @@ import { configureApp } from './common/http';
 
 /** Creates (does not start) the app for a config: what main.ts and the e2e tests share. */
 export async function createApp(config: AppConfig, options: { logger?: LogLevel[] | false } = {}): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), new FastifyAdapter({ trustProxy: true }), {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), new FastifyAdapter({ trustProxy: config.trustProxy }), {
     logger: options.logger ?? ['log', 'warn', 'error'],
     abortOnError: false,
   });

@@ -16,6 +16,7 @@ export const APP_ENV_VARS = [
   'VERIFY_RATE_LIMIT',
   'CACHE_DISABLED',
   'ADMIN_TOKEN',
+  'TRUST_PROXY',
 ] as const;
 
 /** One of {@link APP_ENV_VARS}. */
@@ -48,6 +49,11 @@ export interface AppConfig {
   readonly cacheDisabled: boolean;
   /** Token of the admin routes (/admin/cache); unset or empty turns them off (404). Never logged. */
   readonly adminToken: string | undefined;
+  /**
+   * Take the client IP from X-Forwarded-For (set it only behind a proxy that writes that header): without a proxy a
+   * client could pick its own IP and dodge the per-IP rate limit.
+   */
+  readonly trustProxy: boolean;
 }
 
 /** Default embedded database directory, relative to the working directory (gitignored). */
@@ -81,6 +87,7 @@ export function readConfig(env: AppEnv): AppConfig {
     verifyRateLimit: integer(env, 'VERIFY_RATE_LIMIT', 300, 0, 1_000_000),
     cacheDisabled: flag(env, 'CACHE_DISABLED'),
     adminToken: env.ADMIN_TOKEN || undefined,
+    trustProxy: flag(env, 'TRUST_PROXY'),
   };
 }
 
