@@ -297,6 +297,8 @@ export class CacheEngine {
         throw new DecodeError(policy.codec.name, `entry of ${bytes.length} bytes exceeds maxBytes (${policy.maxBytes})`);
       }
       const entry = { ...decodeEntry<T>(policy.codec, bytes), bytes };
+      // Another deploy's shape: a miss, replaced by the next fill (not deleted: that deploy may still be reading it).
+      if (entry.formatVersion !== this.options.formatVersion) return undefined;
       if (entry.tags && !(await this.tagsUnchanged(entry.tags))) return undefined;
       if (policy.l1 && epoch === this.l1Epoch) this.keepInL1(key, policy, entry);
       return entry;
@@ -513,7 +515,8 @@ export class CacheEngine {
     const freshMs = withJitter(baseTtl, policy.jitter);
     let bytes: Buffer;
     try {
-      bytes = encodeEntry(policy.codec, { value, freshUntil: Date.now() + freshMs, loadMs: Math.round(loadMs), tags });
+      const formatVersion = this.options.formatVersion;
+      bytes = encodeEntry(policy.codec, { value, freshUntil: Date.now() + freshMs, loadMs: Math.round(loadMs), tags, formatVersion });
     } catch (error) {
       this.logger.warnOnce(`encode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; value not cached`);
       this.events.emit('skipped', { policy: policy.name, key, reason: 'not-encodable' });

@@ -4,7 +4,7 @@ import type { CacheCodec } from '../serialization/codec.interface';
 /**
  * The envelope stored for every entry: the value plus what the engine needs to judge it. Encoded with the policy's
  * codec, so a JSON entry stays readable in redis-cli: `{"v":{...},"f":1732300000000,"l":12}`, plus
- * `"g":{"<tag>":<version>}` for an entry that carries tags.
+ * `"g":{"<tag>":<version>}` for an entry that carries tags and `"x":"<format version>"` when the module sets one.
  */
 export interface CacheEntry<T = unknown> {
   readonly value: T;
@@ -14,6 +14,8 @@ export interface CacheEntry<T = unknown> {
   readonly loadMs: number;
   /** The entry's tags and each tag's version when the entry was filled; a newer version makes it a miss. */
   readonly tags?: Readonly<Record<string, number>>;
+  /** The module's `formatVersion` when the entry was written; an entry of another version is never read. */
+  readonly formatVersion?: string;
 }
 
 interface EncodedEnvelope {
@@ -21,12 +23,14 @@ interface EncodedEnvelope {
   f: number;
   l: number;
   g?: Record<string, number>;
+  x?: string;
 }
 
 /** Encodes an entry; throws {@link EncodeError} when the codec refuses the value. */
 export function encodeEntry(codec: CacheCodec, entry: CacheEntry): Buffer {
   const envelope: EncodedEnvelope = { v: entry.value, f: entry.freshUntil, l: entry.loadMs };
   if (entry.tags) envelope.g = { ...entry.tags };
+  if (entry.formatVersion !== undefined) envelope.x = entry.formatVersion;
   try {
     return codec.encode(envelope);
   } catch (error) {
@@ -46,20 +50,27 @@ export function decodeEntry<T>(codec: CacheCodec, bytes: Buffer): CacheEntry<T> 
     throw new DecodeError(codec.name, error);
   }
   if (!isEnvelope(envelope)) throw new DecodeError(codec.name, 'not an entry written by this cache');
-  return envelope.g
-    ? { value: envelope.v as T, freshUntil: envelope.f, loadMs: envelope.l, tags: envelope.g }
-    : { value: envelope.v as T, freshUntil: envelope.f, loadMs: envelope.l };
+  const entry: { -readonly [field in keyof CacheEntry<T>]: CacheEntry<T>[field] } = {
+    value: envelope.v as T,
+    freshUntil: envelope.f,
+    loadMs: envelope.l,
+  };
+  if (envelope.g) entry.tags = envelope.g;
+  if (envelope.x !== undefined) entry.formatVersion = envelope.x;
+  return entry;
 }
 
 function isEnvelope(candidate: unknown): candidate is EncodedEnvelope {
   if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) return false;
   const envelope = candidate as Record<string, unknown>;
-  const fields = Object.keys(envelope).length;
+  const optional = (envelope.g === undefined ? 0 : 1) + (envelope.x === undefined ? 0 : 1);
   return (
     Object.prototype.hasOwnProperty.call(envelope, 'v') &&
     typeof envelope.f === 'number' &&
     typeof envelope.l === 'number' &&
-    (fields === 3 || (fields === 4 && isTagVersions(envelope.g)))
+    (envelope.g === undefined || isTagVersions(envelope.g)) &&
+    (envelope.x === undefined || typeof envelope.x === 'string') &&
+    Object.keys(envelope).length === 3 + optional
   );
 }
 

@@ -111,6 +111,12 @@ export interface CacheModuleOptions {
   defaultPolicy?: string | CachePolicyOptions;
   /** Default codec. 'json' (readable in redis-cli, Dates round-trip) unless set. */
   codec?: CodecOption;
+  /**
+   * Version of the shape of cached values. Change it in a deploy that changes a value's shape: entries written under
+   * another version are never read (they read as misses and are replaced), while keys stay the same, so deletes and
+   * invalidations from instances of either version still reach them during a rolling deploy.
+   */
+  formatVersion?: string | number;
   /** Longest a key may be before it is hashed. Default 200 characters. */
   maxKeyLength?: number;
   /** Bounds of the in-process L1 tier used by policies with `l1`. Default 10,000 entries, 64 MiB. */

@@ -14,6 +14,7 @@ export interface NormalizedCacheOptions {
   readonly store: CacheStore | undefined;
   readonly l1: { readonly maxEntries: number; readonly maxBytes: number };
   readonly storeGuard: StoreGuardOptions;
+  readonly formatVersion: string | undefined;
   readonly throttler: { readonly failClosed: boolean; readonly timeoutMs: number };
 }
 
@@ -30,6 +31,7 @@ const KNOWN_MODULE_FIELDS = new Set([
   'throttler',
   'timeouts',
   'circuitBreaker',
+  'formatVersion',
 ]);
 
 /** Validates module options once and fills in defaults. Every problem is reported with the option's path. */
@@ -58,6 +60,7 @@ export function normalizeCacheOptions(options: CacheModuleOptions = {}): Normali
     store: options.store,
     throttler: normalizeThrottler(options.throttler),
     l1: { maxEntries: positiveInteger(options.l1?.maxEntries, 10_000, 'l1.maxEntries'), maxBytes: positiveInteger(options.l1?.maxBytes, 64 * 1024 * 1024, 'l1.maxBytes') },
+    formatVersion: formatVersionOf(options.formatVersion),
     storeGuard: {
       readTimeoutMs: optionalDuration(options.timeouts?.read, DEFAULT_STORE_GUARD_OPTIONS.readTimeoutMs, 'timeouts.read'),
       writeTimeoutMs: optionalDuration(options.timeouts?.write, DEFAULT_STORE_GUARD_OPTIONS.writeTimeoutMs, 'timeouts.write'),
@@ -89,4 +92,12 @@ function optionalDuration(value: Duration | undefined, fallback: number, path: s
   const ms = parseDuration(value, path);
   if (ms <= 0) throw new InvalidOptionsError(path, 'must be longer than 0');
   return ms;
+}
+
+function formatVersionOf(value: string | number | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if ((typeof value !== 'string' && typeof value !== 'number') || String(value).length === 0) {
+    throw new InvalidOptionsError('formatVersion', 'must be a non-empty string or a number');
+  }
+  return String(value);
 }
