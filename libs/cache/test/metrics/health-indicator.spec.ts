@@ -38,7 +38,12 @@ describe('CacheHealthIndicator', () => {
 
   it('flips to down when Redis is killed, and back up when it restarts on the same port', async () => {
     await server.kill();
-    await waitFor(async () => (await indicator.isHealthy()).cache.status === 'down');
+    // Both connections notice the dead socket, each on its own close event: wait for the command connection (PING)
+    // and the subscriber (bus) alike.
+    await waitFor(async () => {
+      const { cache } = await indicator.isHealthy('cache', { timeoutMs: 300 });
+      return cache.redis === 'down' && cache.bus === 'disconnected';
+    });
     const down = await indicator.isHealthy('cache', { timeoutMs: 300 });
     expect(down.cache).toMatchObject({ status: 'down', redis: 'down', bus: 'disconnected' });
     expect(down.cache.message).toContain('Redis did not answer PING within 300 ms');
