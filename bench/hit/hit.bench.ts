@@ -1,0 +1,277 @@
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import type { CallsConfig, CallsResult, MemoryConfig, MemoryResult } from './client-child';
+import { HIT_CONTENDERS, type HitContenderId } from './contenders';
+import type { HttpChildConfig, HttpVariant } from './http-child';
+import { PAYLOAD_BYTES } from './payload';
+import { assertPeersInstalled } from '../support/peers';
+import { deleteMatching, findBenchRedis, redisVersion } from '../support/redis';
+import { round1, textTable } from '../support/stats';
+
+/**
+ * `npm run bench:hit`: the cost of a cache hit, ~1 KB JSON value, against one Redis:
+ *   (1) calls: raw ioredis GET + JSON.parse (the floor), ours through a @Cacheable service method (Redis only, and
+ *       with L1), @nestjs/cache-manager, bentocache (L2 only; L1 + L2 + bus) and cacheable; sequential (µs/op) and
+ *       100 concurrent callers (ops/s), each library in a fresh process of its own;
+ *   (2) HTTP on Fastify, 50 connections (autocannon): a static handler (the ceiling), ours (Redis hit, L1 hit), Nest's
+ *       CacheInterceptor with the Keyv Redis store; req/s and ratio to the ceiling;
+ *   (3) memory: bytes of L1 per 100k entries of the value.
+ * Prints tables, writes bench/results/hit.json, and prints one JSON summary as the last line.
+ * HIT_QUICK=1 shortens every phase (for a look while developing).
+ */
+
+const ROOT = resolve(__dirname, '..', '..');
+const REGISTER = join(ROOT, 'test', 'support', 'swc-register.js');
+const RESULTS_FILE = join(ROOT, 'bench', 'results', 'hit.json');
+const QUICK = process.env.HIT_QUICK === '1';
+
+const CALLS = { keys: 100, warmUpOps: QUICK ? 2_000 : 10_000, sequentialOps: QUICK ? 5_000 : 30_000, concurrency: 100, concurrentMs: QUICK ? 1_000 : 4_000, rounds: QUICK ? 1 : 3 };
+const HTTP = { connections: 50, warmUpS: QUICK ? 1 : 2, durationS: QUICK ? 2 : 6, keys: 100 };
+const MEMORY = { entries: 100_000 };
+const TARGETS = { l2SeqRatio: 1.05, l2ConcRatio: 1.4, l1Us: 6, httpRatio: 0.95 };
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+
+interface CallsRow {
+  id: HitContenderId;
+  library: string;
+  seqUsPerOp: number;
+  seqRatio: number;
+  concOpsPerSec: number;
+  concRatio: number;
+  concUsPerOp: number;
+}
+interface HttpRow {
+  variant: HttpVariant;
+  server: string;
+  reqPerSec: number;
+  ratio: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+async function main(): Promise<void> {
+  assertPeersInstalled();
+  const redis = await findBenchRedis();
+  const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const prefix = `bench:hit:${runId}`;
+  const started = Date.now();
+  log(`hit benchmark, run ${runId}, Redis ${redis.url} (${redis.source}), value ${PAYLOAD_BYTES} bytes of JSON`);
+  let callsRows: CallsRow[] = [];
+  let httpRows: HttpRow[] = [];
+  let memory: MemoryResult | undefined;
+  try {
+    callsRows = await callsPhase(redis.url, `${prefix}:calls`);
+    httpRows = await httpPhase(redis.url, `${prefix}:http`);
+    memory = await child<MemoryResult>('client-child.ts', { HIT_CHILD: JSON.stringify({ mode: 'memory', redisUrl: redis.url, prefix: `${prefix}:memory`, entries: MEMORY.entries } satisfies MemoryConfig) }, ['--expose-gc']);
+    log(`\nmemory: L1 holding ${memory.entries.toLocaleString('en-US')} entries of ${PAYLOAD_BYTES} bytes: ${(memory.bytes / 2 ** 20).toFixed(1)} MiB (${Math.round(memory.bytesPerEntry)} bytes per entry; heap ${(memory.heapBytes / 2 ** 20).toFixed(1)} MiB, buffers ${(memory.externalBytes / 2 ** 20).toFixed(1)} MiB)`);
+  } finally {
+    const deleted = await deleteMatching(redis.url, `*${runId}*`).catch(() => -1);
+    log(`cleaned up ${deleted} keys of run ${runId}`);
+    const version = await redisVersion(redis.url).catch(() => 'unknown');
+    await redis.stop();
+    if (callsRows.length > 0) report(callsRows, httpRows, memory, { runId, redis: `${version} (${redis.source})`, wallS: (Date.now() - started) / 1000 });
+  }
+}
+
+/** Every contender, `rounds` times in an interleaved order, each run in a fresh process; the best round counts. */
+async function callsPhase(redisUrl: string, prefix: string): Promise<CallsRow[]> {
+  log(`\n(1) calls: sequential ${CALLS.sequentialOps.toLocaleString('en-US')} ops and ${CALLS.concurrency} concurrent callers for ${CALLS.concurrentMs / 1000} s, ${CALLS.rounds} round(s), best round kept`);
+  const best = new Map<HitContenderId, CallsResult>();
+  for (let round = 0; round < CALLS.rounds; round++) {
+    for (const spec of HIT_CONTENDERS) {
+      const config: CallsConfig = { mode: 'calls', id: spec.id, redisUrl, prefix: `${prefix}:${spec.id}`, ...CALLS };
+      const result = await child<CallsResult>('client-child.ts', { HIT_CHILD: JSON.stringify(config) });
+      log(`  round ${round + 1} ${spec.label.padEnd(42)} seq ${result.sequentialUsPerOp.toFixed(1).padStart(6)} µs/op, conc ${Math.round(result.concurrentOpsPerSec).toLocaleString('en-US').padStart(8)} ops/s`);
+      const previous = best.get(spec.id);
+      best.set(spec.id, {
+        sequentialUsPerOp: Math.min(previous?.sequentialUsPerOp ?? Infinity, result.sequentialUsPerOp),
+        concurrentOpsPerSec: Math.max(previous?.concurrentOpsPerSec ?? 0, result.concurrentOpsPerSec),
+        concurrentUsPerOp: Math.min(previous?.concurrentUsPerOp ?? Infinity, result.concurrentUsPerOp),
+      });
+    }
+  }
+  const floor = best.get('raw')!;
+  return HIT_CONTENDERS.map((spec) => {
+    const result = best.get(spec.id)!;
+    return {
+      id: spec.id,
+      library: spec.label,
+      seqUsPerOp: round1(result.sequentialUsPerOp),
+      seqRatio: round2(result.sequentialUsPerOp / floor.sequentialUsPerOp),
+      concOpsPerSec: Math.round(result.concurrentOpsPerSec),
+      concRatio: round2(result.concurrentOpsPerSec / floor.concurrentOpsPerSec),
+      concUsPerOp: round1(result.concurrentUsPerOp),
+    };
+  });
+}
+
+const HTTP_VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
+  { variant: 'static', label: 'static handler (ceiling)' },
+  { variant: 'ours-l2', label: 'ours @Cacheable handler (Redis hit)' },
+  { variant: 'ours-l1', label: 'ours @Cacheable handler (L1 hit)' },
+  { variant: 'nest-interceptor', label: 'Nest CacheInterceptor (Keyv Redis)' },
+];
+
+async function httpPhase(redisUrl: string, prefix: string): Promise<HttpRow[]> {
+  log(`\n(2) HTTP on Fastify, ${HTTP.connections} connections, ${HTTP.durationS} s each after ${HTTP.warmUpS} s of warm-up`);
+  const measured: Array<Omit<HttpRow, 'ratio'>> = [];
+  for (const { variant, label } of HTTP_VARIANTS) {
+    const config: HttpChildConfig = { variant, redisUrl, prefix: `${prefix}:${variant}`, keys: HTTP.keys };
+    const server = await httpServer(config);
+    try {
+      await cannon(server.port, HTTP.warmUpS);
+      const result = await cannon(server.port, HTTP.durationS);
+      const row = { variant, server: label, reqPerSec: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+      log(`  ${label.padEnd(40)} ${row.reqPerSec.toLocaleString('en-US').padStart(7)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, errors ${row.errors}`);
+      measured.push(row);
+    } finally {
+      await server.stop();
+    }
+  }
+  const ceiling = measured.find((row) => row.variant === 'static')!.reqPerSec;
+  return measured.map((row) => ({ ...row, ratio: round2(row.reqPerSec / ceiling) }));
+}
+
+/** autocannon against GET /item/{0..keys-1}, round robin. */
+function cannon(port: number, durationS: number): Promise<autocannon.Result> {
+  const requests = Array.from({ length: HTTP.keys }, (_, id) => ({ method: 'GET' as const, path: `/item/${id}` }));
+  return autocannon({ url: `http://127.0.0.1:${port}`, connections: HTTP.connections, duration: durationS, requests });
+}
+
+async function httpServer(config: HttpChildConfig): Promise<{ port: number; stop(): Promise<void> }> {
+  const process = fork(join(__dirname, 'http-child.ts'), [], {
+    execArgv: ['-r', REGISTER],
+    env: { ...globalThis.process.env, HIT_HTTP: JSON.stringify(config) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    process.once('message', (message: { port: number }) => resolvePort(message.port));
+    process.once('exit', (code) => reject(new Error(`http child ${config.variant} exited with ${code}`)));
+  });
+  return {
+    port,
+    stop: async () => {
+      const exited = new Promise((done) => process.once('exit', done));
+      process.send({ type: 'exit' });
+      const timer = setTimeout(() => process.kill('SIGKILL'), 3_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Runs a child script to completion and resolves with the result it sends. */
+function child<T>(script: string, env: Record<string, string>, execArgv: string[] = []): Promise<T> {
+  const forked = fork(join(__dirname, script), [], {
+    execArgv: [...execArgv, '-r', REGISTER],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise<T>((resolveResult, reject) => {
+    let answer: { ok: boolean; result?: T; error?: string } | undefined;
+    forked.on('message', (message: typeof answer) => (answer = message));
+    forked.once('exit', (code) => {
+      if (answer?.ok) resolveResult(answer.result as T);
+      else reject(new Error(`${script} failed (exit ${code}): ${answer?.error ?? 'no answer'}`));
+    });
+  });
+}
+
+function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult | undefined, meta: { runId: string; redis: string; wallS: number }): void {
+  const row = (id: HitContenderId) => callsRows.find((candidate) => candidate.id === id)!;
+  const http = (variant: HttpVariant) => httpRows.find((candidate) => candidate.variant === variant);
+  const l2 = row('ours-l2');
+  const l1 = row('ours-l1');
+  const httpOurs = http('ours-l2');
+  const ours = {
+    l2SeqRatio: l2.seqRatio,
+    l2ConcRatio: l2.concRatio,
+    l1Us: l1.seqUsPerOp,
+    httpRatio: httpOurs?.ratio,
+    l2SeqUs: l2.seqUsPerOp,
+    l2ConcOpsPerSec: l2.concOpsPerSec,
+    l1ConcOpsPerSec: l1.concOpsPerSec,
+    httpL1Ratio: http('ours-l1')?.ratio,
+    l1BytesPer100k: memory && Math.round(memory.bytesPerEntry * 100_000),
+  };
+  const met = {
+    l2SeqRatio: ours.l2SeqRatio <= TARGETS.l2SeqRatio,
+    l2ConcRatio: ours.l2ConcRatio >= TARGETS.l2ConcRatio,
+    l1Us: ours.l1Us <= TARGETS.l1Us,
+    httpRatio: ours.httpRatio !== undefined && ours.httpRatio >= TARGETS.httpRatio,
+  };
+  const peers = Object.fromEntries(
+    callsRows.filter((candidate) => !candidate.id.startsWith('ours')).map((candidate) => [candidate.id, { seqUs: candidate.seqUsPerOp, seqRatio: candidate.seqRatio, concOpsPerSec: candidate.concOpsPerSec, concRatio: candidate.concRatio }]),
+  );
+  const interceptor = http('nest-interceptor');
+  if (interceptor) Object.assign(peers, { 'nest-interceptor-http': { reqPerSec: interceptor.reqPerSec, ratio: interceptor.ratio } });
+
+  const callsColumns = ['library', 'seqUsPerOp', 'seqRatio', 'concOpsPerSec', 'concRatio', 'concUsPerOp'];
+  const httpColumns = ['server', 'reqPerSec', 'ratio', 'p50Ms', 'p99Ms', 'errors'];
+  const callsTitle = `Hit path, ${PAYLOAD_BYTES}-byte JSON value: sequential and ${CALLS.concurrency} concurrent callers (ratio to raw ioredis)`;
+  const httpTitle = `HTTP on Fastify, ${HTTP.connections} connections (ratio to the static ceiling)`;
+  const memoryTitle = `L1 memory, filled with ${MEMORY.entries.toLocaleString('en-US')} entries of ${PAYLOAD_BYTES} bytes (per 100k: scaled from the entries held)`;
+  const tables: Record<string, Record<string, unknown>[]> = {
+    [callsTitle]: callsRows.map((candidate) => pick(candidate, callsColumns)),
+    [httpTitle]: httpRows.map((candidate) => pick(candidate, httpColumns)),
+  };
+  if (memory) tables[memoryTitle] = [{ store: 'ours L1 (encoded bytes, LRU)', entriesHeld: memory.entries, per100kMiB: round1((memory.bytesPerEntry * 100_000) / 2 ** 20), totalMiB: round1(memory.bytes / 2 ** 20), bytesPerEntry: Math.round(memory.bytesPerEntry), heapMiB: round1(memory.heapBytes / 2 ** 20), buffersMiB: round1(memory.externalBytes / 2 ** 20) }];
+  for (const [title, rows] of Object.entries(tables)) {
+    log(`\n${title}`);
+    log(textTable(rows, Object.keys(rows[0] ?? {})));
+  }
+  const notes = [
+    `Targets: Redis hit <= ${TARGETS.l2SeqRatio} x raw ioredis sequential (${ours.l2SeqRatio}: ${met.l2SeqRatio ? 'met' : 'missed'}); >= ${TARGETS.l2ConcRatio} x raw ops/s with ${CALLS.concurrency} concurrent callers (${ours.l2ConcRatio}: ${met.l2ConcRatio ? 'met' : 'missed'}); L1 hit <= ${TARGETS.l1Us} µs (${ours.l1Us}: ${met.l1Us ? 'met' : 'missed'}); HTTP (Redis hit) >= ${TARGETS.httpRatio} x static (${ours.httpRatio}: ${met.httpRatio ? 'met' : 'missed'}).`,
+    'seqRatio: µs per call relative to raw ioredis (lower is better). concRatio: ops/s relative to raw ioredis (higher is better); raw ioredis runs with its defaults (no auto-pipelining), ours with the module defaults (auto-pipelining on).',
+    `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved; the best round is kept. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,
+  ];
+  log('');
+  for (const note of notes) log(`- ${note}`);
+  const environment = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+    loadAverageAtEnd: loadavg().map(round1).join(' '),
+    redis: meta.redis,
+    versions: Object.fromEntries(HIT_CONTENDERS.map((spec) => [spec.id, spec.version()])),
+    runId: meta.runId,
+    wallS: round1(meta.wallS),
+  };
+  const summary = {
+    bench: 'hit',
+    title: 'Cache hit path: calls, HTTP and L1 memory',
+    description:
+      `The cost of a cache hit on a ${PAYLOAD_BYTES}-byte JSON value, against one Redis. Calls: each library in a fresh process, ` +
+      `${CALLS.sequentialOps.toLocaleString('en-US')} sequential calls and ${CALLS.concurrency} concurrent callers for ${CALLS.concurrentMs / 1000} s. ` +
+      `HTTP: Nest on Fastify, autocannon with ${HTTP.connections} connections for ${HTTP.durationS} s. Memory: process.memoryUsage() around filling L1, after gc.`,
+    ours,
+    targets: TARGETS,
+    met,
+    peers,
+    tables,
+    notes,
+  };
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...summary, environment, config: { CALLS, HTTP, MEMORY }, callsRows, httpRows, memory }, null, 2)}\n`);
+  log(`\nwrote ${RESULTS_FILE}`);
+  log(JSON.stringify({ ...summary, environment }));
+}
+
+function pick<T extends object>(row: T, columns: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(columns.map((column) => [column, (row as Record<string, unknown>)[column]]));
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+main().catch((error: Error) => {
+  console.error(error);
+  process.exit(1);
+});

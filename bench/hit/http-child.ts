@@ -1,0 +1,102 @@
+/**
+ * One HTTP server of the hit benchmark, on Fastify, in its own process (started by hit.bench.ts; the variant in
+ * HIT_HTTP). GET /item/:id answers the same ~1 KB JSON body in every variant:
+ * - `static`: a plain handler returning a constant object (the ceiling: no cache, no Redis);
+ * - `ours-l2` / `ours-l1`: a @Cacheable controller handler (Redis hit / L1 hit);
+ * - `nest-interceptor`: Nest's CacheInterceptor (@nestjs/cache-manager, cache-manager 7) with the Keyv Redis store.
+ * Sends `{ port }` over IPC once listening (after one request per id has filled the cache); exits on 'exit'.
+ */
+import 'reflect-metadata';
+import { Controller, type DynamicModule, Get, Module, Param, type Provider, type Type } from '@nestjs/common';
+import { APP_INTERCEPTOR, HttpAdapterHost, NestFactory, Reflector } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Cacheable, CacheModule } from '@app/cache';
+import { peerRequire } from '../support/peers';
+import { payload } from './payload';
+
+export type HttpVariant = 'static' | 'ours-l2' | 'ours-l1' | 'nest-interceptor';
+export interface HttpChildConfig {
+  variant: HttpVariant;
+  redisUrl: string;
+  prefix: string;
+  keys: number;
+}
+
+const TTL_MS = 10 * 60_000;
+const STATIC_BODY = payload(1);
+
+@Controller()
+class StaticController {
+  @Get('item/:id')
+  item() {
+    return STATIC_BODY;
+  }
+}
+
+@Controller()
+class OursController {
+  @Get('item/:id')
+  @Cacheable({ key: 'item:{0}', policy: 'items' })
+  item(@Param('id') id: string) {
+    return payload(Number(id));
+  }
+}
+
+@Controller()
+class PlainController {
+  @Get('item/:id')
+  item(@Param('id') id: string) {
+    return payload(Number(id));
+  }
+}
+
+function moduleFor(config: HttpChildConfig): { imports: DynamicModule[]; controllers: Type[]; providers: Provider[] } {
+  switch (config.variant) {
+    case 'static':
+      return { imports: [], controllers: [StaticController], providers: [] };
+    case 'ours-l2':
+    case 'ours-l1': {
+      const l1 = config.variant === 'ours-l1';
+      const cache = CacheModule.forRoot({ redis: config.redisUrl, namespace: config.prefix, policies: { items: { ttl: TTL_MS, earlyRefreshBeta: 0, l1 } } });
+      return { imports: [cache], controllers: [OursController], providers: [] };
+    }
+    case 'nest-interceptor': {
+      // The module and Keyv come from bench/peers; the interceptor is built by hand with this app's Reflector and
+      // HttpAdapterHost, because its constructor's parameter types are bench/peers' copies of @nestjs/core classes.
+      const { CacheModule: PeerCacheModule, CACHE_MANAGER, CacheInterceptor } = peerRequire('@nestjs/cache-manager');
+      const { Keyv } = peerRequire('keyv');
+      const KeyvRedis = peerRequire('@keyv/redis').default;
+      const store = new Keyv({ store: new KeyvRedis(config.redisUrl), namespace: config.prefix });
+      const interceptor: Provider = {
+        provide: APP_INTERCEPTOR,
+        inject: [CACHE_MANAGER, Reflector, HttpAdapterHost],
+        useFactory: (manager: unknown, reflector: Reflector, host: HttpAdapterHost) => Object.assign(new CacheInterceptor(manager, reflector), { httpAdapterHost: host }),
+      };
+      return { imports: [PeerCacheModule.register({ stores: [store], ttl: TTL_MS })], controllers: [PlainController], providers: [interceptor] };
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.env.HIT_HTTP ?? '') as HttpChildConfig;
+  const parts = moduleFor(config);
+  @Module(parts)
+  class HttpBenchModule {}
+  const app = await NestFactory.create<NestFastifyApplication>(HttpBenchModule, new FastifyAdapter(), { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  for (let id = 0; id < config.keys; id++) {
+    const response = await fetch(`http://127.0.0.1:${port}/item/${id}`);
+    if (response.status !== 200) throw new Error(`GET /item/${id}: ${response.status}`);
+    await response.arrayBuffer();
+  }
+  process.send?.({ port });
+  process.on('message', (message: { type: string }) => {
+    if (message.type === 'exit') void app.close().finally(() => process.exit(0));
+  });
+}
+
+main().catch((error: Error) => {
+  console.error(error);
+  process.exit(1);
+});
