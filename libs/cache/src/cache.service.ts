@@ -48,9 +48,12 @@ export class CacheService {
     return this.engine.get<T>(this.keyOf(key), this.options.policies.resolve(options.policy));
   }
 
-  /** Caches a value; resolves to whether it was stored (see {@link CacheEngine.set}). */
+  /**
+   * Replaces the cached value. Resolves to whether it was stored; when it was not (never-cache policy, a value that
+   * cannot be cached, a store failure), the key is deleted so no older value survives.
+   */
   async set(key: KeyResult, value: unknown, options: CacheCallOptions = {}): Promise<boolean> {
-    return this.engine.set(this.keyOf(key), value, this.options.policies.resolve(options.policy), this.ttlOf(options));
+    return this.engine.writeThrough(this.keyOf(key), value, this.options.policies.resolve(options.policy), this.ttlOf(options));
   }
 
   /** The cached value, else the loader's (cached for next time). Concurrent misses share one loader call. */

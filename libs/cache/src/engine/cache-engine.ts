@@ -12,6 +12,7 @@ import { MemoryStore } from '../stores/memory.store';
 import { type CacheEntry, decodeEntry, encodeEntry } from './cache-entry';
 import { CacheEvents } from './cache-events';
 import { FillWaiters } from './fill-waiters';
+import { type PendingRepairs, RepairQueue } from './repair-queue';
 import { OnceLogger } from './once-logger';
 import { judgeFreshness, staleRetentionMs } from './freshness';
 import { StoreGuard } from './store-guard';
@@ -105,6 +106,8 @@ export class CacheEngine {
   private readonly flights = new Map<string, Promise<Flight>>();
   /** Keys whose loader just failed and whose grace value is reused until the back-off ends. */
   private readonly failSafe = new LRUCache<string, ReadEntry>({ max: 10_000 });
+  /** Changes that did not reach the store, retried until they do. */
+  private readonly repairs = new RepairQueue((pending) => this.applyRepairs(pending));
   /** The in-process tier of policies with `l1`. */
   private readonly l1: MemoryStore;
   /** Counts invalidations seen; an L2 read that overlapped one does not fill L1 (it may predate the write). */
@@ -212,19 +215,9 @@ export class CacheEngine {
   }
 
   /**
-   * Caches a value. Resolves to false when it was not stored (never-cache policy, undefined, null without a negative
-   * TTL, a value the codec refuses, or a store failure).
-   */
-  async set(key: string, value: unknown, policy: ResolvedPolicy, ttlMs?: number): Promise<boolean> {
-    if (!policy.cache) return false;
-    const stored = (await this.write(key, value, policy, 0, ttlMs, undefined)) !== undefined;
-    this.announceInvalidation([key], []);
-    return stored;
-  }
-
-  /**
-   * Write-through after a successful database write: caches the new value, and when that fails for any reason
-   * deletes the key, so the old value cannot outlive the write. Never throws.
+   * Replaces the cached value (write-through after a successful database write, or an explicit set): caches the new
+   * value, and when that fails for any reason deletes the key, so the old value cannot outlive the write. Resolves to
+   * whether the new value was stored. Never throws.
    */
   async writeThrough(key: string, value: unknown, policy: ResolvedPolicy, ttlMs?: number): Promise<boolean> {
     if (!policy.cache) return false;
@@ -243,6 +236,8 @@ export class CacheEngine {
     this.dropFromL1(keys, []);
     const withLeases = [...keys, ...keys.map(leaseKeyOf)];
     const deleted = await this.guard.write('delete', (store) => store.delete(withLeases).then(() => true), false);
+    if (deleted) this.repairs.settled(keys);
+    else this.repairs.add({ keys });
     this.announceInvalidation(keys, []);
     return deleted;
   }
@@ -253,6 +248,7 @@ export class CacheEngine {
     for (const key of this.flights.keys()) if (key.startsWith(prefix)) this.flights.delete(key);
     this.dropFromL1([], [prefix]);
     const deleted = await this.guard.write('deleteByPrefix', (store) => store.deleteByPrefix(prefix), -1);
+    if (deleted < 0) this.repairs.add({ prefixes: [prefix] });
     this.announceInvalidation([], [prefix]);
     return deleted;
   }
@@ -273,12 +269,28 @@ export class CacheEngine {
    */
   async invalidateTags(tags: readonly string[]): Promise<boolean> {
     if (tags.length === 0) return true;
-    const keys = [...tags.map((tag) => tagVersionKey(this.namespace, tag)), tagEpochKey(this.namespace)];
-    const done = await this.guard.write('invalidateTags', (store) => store.increment(keys).then(() => true), false);
+    const done = await this.guard.write('invalidateTags', (store) => store.increment(this.tagBumpKeys(tags)).then(() => true), false);
+    if (!done) this.repairs.add({ tags });
     this.dropAllFromL1();
-    this.events.emit('invalidation', { keys: [], prefixes: [], tags, origin: 'local' });
-    this.bus.publish({ kind: 'invalidate', keys: [], prefixes: [], tags }).catch(() => undefined);
+    this.announceInvalidation([], [], tags);
     return done;
+  }
+
+  /** Applies changes that did not reach the store earlier; see {@link RepairQueue}. */
+  private async applyRepairs({ keys, prefixes, tags }: PendingRepairs): Promise<boolean> {
+    const attempts = [
+      keys.length === 0 || this.guard.write('repair', (store) => store.delete([...keys, ...keys.map(leaseKeyOf)]).then(() => true), false),
+      ...prefixes.map((prefix) => this.guard.write('repair', (store) => store.deleteByPrefix(prefix).then(() => true), false)),
+      tags.length === 0 || this.guard.write('repair', (store) => store.increment(this.tagBumpKeys(tags)).then(() => true), false),
+    ];
+    const repaired = (await Promise.all(attempts)).every(Boolean);
+    if (repaired) this.announceInvalidation(keys, prefixes, tags);
+    return repaired;
+  }
+
+  /** The counters one tag invalidation bumps: each tag's version and the namespace's tag epoch (one slot). */
+  private tagBumpKeys(tags: readonly string[]): string[] {
+    return [...tags.map((tag) => tagVersionKey(this.namespace, tag)), tagEpochKey(this.namespace)];
   }
 
   /** Milliseconds until a key expires, or undefined when it is absent (or the store is unreachable). */
@@ -287,6 +299,7 @@ export class CacheEngine {
   }
 
   private async read<T>(key: string, policy: ResolvedPolicy): Promise<ReadEntry<T> | undefined> {
+    if (this.repairs.covers(key)) return undefined; // may hold what an unrepaired change meant to replace
     const epoch = this.l1Epoch;
     const bytes = policy.sliding
       ? await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), undefined)
@@ -299,7 +312,9 @@ export class CacheEngine {
       const entry = { ...decodeEntry<T>(policy.codec, bytes), bytes };
       // Another deploy's shape: a miss, replaced by the next fill (not deleted: that deploy may still be reading it).
       if (entry.formatVersion !== this.options.formatVersion) return undefined;
-      if (entry.tags && !(await this.tagsUnchanged(entry.tags))) return undefined;
+      if (entry.tags && (Object.keys(entry.tags).some((tag) => this.repairs.coversTag(tag)) || !(await this.tagsUnchanged(entry.tags)))) {
+        return undefined;
+      }
       if (policy.l1 && epoch === this.l1Epoch) this.keepInL1(key, policy, entry);
       return entry;
     } catch (error) {
@@ -533,6 +548,8 @@ export class CacheEngine {
       : await this.guard.write('set', (store) => this.revokeLeaseAndSet(store, key, bytes, ttlMs), false);
     if (!stored) return undefined;
     if (!lease) {
+      // An explicit write supersedes a pending repair of the key; a fill does not (its lease may predate the change).
+      this.repairs.settled([key]);
       this.flights.delete(key);
       this.announceFill(key);
     }
@@ -581,9 +598,9 @@ export class CacheEngine {
   }
 
   /** Tells the other instances to drop their L1 copies; a lost message is bounded by their L1 TTL. */
-  private announceInvalidation(keys: readonly string[], prefixes: readonly string[]): void {
-    this.events.emit('invalidation', { keys, prefixes, origin: 'local' });
-    this.bus.publish({ kind: 'invalidate', keys, prefixes }).catch(() => undefined);
+  private announceInvalidation(keys: readonly string[], prefixes: readonly string[], tags: readonly string[] = []): void {
+    this.events.emit('invalidation', tags.length ? { keys, prefixes, tags, origin: 'local' } : { keys, prefixes, origin: 'local' });
+    this.bus.publish(tags.length ? { kind: 'invalidate', keys, prefixes, tags } : { kind: 'invalidate', keys, prefixes }).catch(() => undefined);
   }
 
   private withinGrace(entry: CacheEntry, policy: ResolvedPolicy): boolean {
