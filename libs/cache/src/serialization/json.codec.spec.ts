@@ -100,3 +100,21 @@ describe('JsonCodec', () => {
     });
   });
 });
+
+describe('JsonCodec fast path (no reviver for plain text)', () => {
+  const codec = new JsonCodec();
+
+  it('still refuses a "__proto__" key spelled with escape sequences', () => {
+    expect(() => codec.decode(Buffer.from('{"__pro\\u0074o__":{"polluted":true}}'))).toThrow('__proto__');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('still revives a date tag spelled with escape sequences', () => {
+    expect(codec.decode(Buffer.from('{"at":{"\\u0024date":"2026-11-22T00:00:00.000Z"}}'))).toEqual({ at: new Date('2026-11-22T00:00:00.000Z') });
+  });
+
+  it('decodes plain JSON without tags to the same value as with the reviver', () => {
+    const value = { id: 'c1', tags: ['a', 'b'], nested: { n: 1, ok: true, none: null } };
+    expect(codec.decode(codec.encode(value))).toEqual(value);
+  });
+});
