@@ -1,13 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CACHE_OPTIONS, CACHE_STORE } from './cache.constants';
+import { CACHE_OPTIONS } from './cache.constants';
 import { CacheEngine } from './engine/cache-engine';
 import { type KeyResult, qualifyKey, renderKey } from './keys/key-builder';
 import type { NormalizedCacheOptions } from './options/normalize-options';
 import { type Duration, parseDuration } from './options/duration';
-import type { CacheStore } from './stores/cache-store.interface';
-
-/** How long {@link CacheService.inspect} waits for the store before reporting the key as not found there. */
-const INSPECT_TIMEOUT_MS = 1_000;
 
 /** Which policy (and optionally which TTL) a {@link CacheService} call uses. */
 export interface CacheCallOptions {
@@ -40,7 +36,6 @@ export class CacheService {
   constructor(
     private readonly engine: CacheEngine,
     @Inject(CACHE_OPTIONS) private readonly options: NormalizedCacheOptions,
-    @Inject(CACHE_STORE) private readonly store: CacheStore,
   ) {}
 
   /** The cached value, or undefined on a miss (or when the policy never caches). */
@@ -107,19 +102,11 @@ export class CacheService {
 
   /**
    * Where a key is cached (L1 of this instance, the shared store, or nowhere), its TTL left and its size, for
-   * operators. Reads the store without changing the entry; a store that does not answer within 1 s counts as not
-   * holding the key.
+   * operators. Reads without changing the entry; a store that does not answer in time counts as not holding the key.
    */
   async inspect(key: KeyResult): Promise<CacheKeyInfo> {
     const fullKey = this.keyOf(key);
-    // The engine's L1 is read, never written: peeking does not go through the caching algorithm on purpose.
-    const local = this.engine['l1'].getNow(fullKey);
-    const [bytes, ttlMs] = await Promise.all([
-      withTimeout(this.store.get(fullKey), INSPECT_TIMEOUT_MS),
-      withTimeout(this.store.remainingTtl(fullKey), INSPECT_TIMEOUT_MS),
-    ]);
-    const tier = local ? 'l1' : bytes ? 'l2' : 'none';
-    return { key: fullKey, tier, ttlMs: bytes ? ttlMs : undefined, sizeBytes: (local ?? bytes)?.length };
+    return { key: fullKey, ...(await this.engine.inspect(fullKey)) };
   }
 
   /** The full key (namespace included) that a relative key maps to, e.g. for redis-cli. */
@@ -129,16 +116,5 @@ export class CacheService {
 
   private ttlOf(options: CacheCallOptions): number | undefined {
     return options.ttl === undefined ? undefined : parseDuration(options.ttl, 'ttl');
-  }
-}
-
-/** The promise's value, or undefined when it rejects or takes longer than `ms`. */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
-  try {
-    return await Promise.race([promise.catch(() => undefined), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -153,6 +153,19 @@ export class CacheEngine {
   }
 
   /**
+   * Where `key` is cached (this instance's L1, the shared store, or nowhere), the store's TTL left and the entry's
+   * size, without reading it through the caching algorithm (nothing is refreshed, extended or copied into L1).
+   */
+  async inspect(key: string): Promise<{ tier: 'l1' | 'l2' | 'none'; ttlMs: number | undefined; sizeBytes: number | undefined }> {
+    const local = this.l1.getNow(key);
+    const [bytes, ttlMs] = await Promise.all([
+      this.guard.read('inspect', (store) => store.get(key), undefined),
+      this.guard.read('inspect', (store) => store.remainingTtl(key), undefined),
+    ]);
+    return { tier: local ? 'l1' : bytes ? 'l2' : 'none', ttlMs: bytes ? ttlMs : undefined, sizeBytes: (local ?? bytes)?.length };
+  }
+
+  /**
    * Returns the cached value of `key` when fresh (or stale within stale-while-revalidate, refreshing it in the
    * background), else loads it once across all callers and processes, caches it, and returns it.
    * @param key the full key, namespace included
