@@ -2,12 +2,18 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { CacheWorkerCommand, CacheWorkerConfig, CacheWorkerJob, CacheWorkerMessage } from './cache-worker';
+import type { HistoryOp } from './consistency-history';
+import type { ConsistencyLoadSpec, RowSnapshot } from './consistency-workload';
 
 /** A running {@link CacheWorkerConfig cache worker}: another process with its own app on the same Redis. */
 export interface CacheWorker {
   readonly process: ChildProcess;
   /** Sends a job; the worker starts it on {@link go}. */
   prepare(job: Omit<CacheWorkerJob, 'id'>): CacheWorkerRun;
+  /** Runs the consistency workload (consistency-workload.ts) and resolves with its history. */
+  consistency(spec: ConsistencyLoadSpec): Promise<HistoryOp[]>;
+  /** Each row's L1 copy in this worker and what a read of it returns now. */
+  snapshot(spec: ConsistencyLoadSpec): Promise<RowSnapshot[]>;
   /** Ends the worker gracefully (its app closes). */
   stop(): Promise<void>;
   /** Ends the worker at once with SIGKILL, as a crash would: no lock release, no cleanup. */
@@ -81,6 +87,24 @@ export async function startCacheWorker(config: CacheWorkerConfig, startTimeoutMs
       done.catch(() => undefined);
       send({ type: 'run', job });
       return { go: () => send({ type: 'go', id: job.id }), loading, done };
+    },
+    consistency(spec) {
+      const id = nextJobId++;
+      const reply = messages((message) => (message.type === 'history' || message.type === 'failed') && message.id === id);
+      send({ type: 'consistency', id, spec });
+      return reply.then((message) => {
+        if (message.type !== 'history') throw new Error(`cache worker consistency run failed: ${message.type === 'failed' ? message.error : message.type}`);
+        return message.ops;
+      });
+    },
+    snapshot(spec) {
+      const id = nextJobId++;
+      const reply = messages((message) => (message.type === 'snapshot' || message.type === 'failed') && message.id === id);
+      send({ type: 'snapshot', id, spec });
+      return reply.then((message) => {
+        if (message.type !== 'snapshot') throw new Error(`cache worker snapshot failed: ${message.type === 'failed' ? message.error : message.type}`);
+        return message.rows;
+      });
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

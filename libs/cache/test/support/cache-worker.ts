@@ -6,12 +6,17 @@
  * `calls` concurrent `CacheService.getOrSet` calls on one key, whose loader INCRs `counterKey` in Redis (so loads
  * are counted across processes), reports `loading`, sleeps `loaderMs` and returns `{ loadedBy, load }`. It answers
  * with `done`: each caller's latency from `go`, and each caller's value.
+ *
+ * Consistency runs (consistency-workload.ts): `consistency` runs readers and writers until the spec's deadline and
+ * answers `history` with every operation; `snapshot` answers `snapshot` with each row's L1 copy and a read of it.
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import Redis from 'ioredis';
-import { CacheModule, type CachePolicyOptions, CacheService } from '@app/cache';
+import { CacheEngine, CacheModule, type CachePolicyOptions, CacheService } from '@app/cache';
+import type { HistoryOp } from './consistency-history';
+import { type ConsistencyLoadSpec, type RowSnapshot, runConsistencyLoad, snapshotRows } from './consistency-workload';
 
 /** What the worker is started with (passed as JSON in the CACHE_WORKER environment variable). */
 export interface CacheWorkerConfig {
@@ -35,10 +40,17 @@ export type CacheWorkerMessage =
   | { type: 'ready' }
   | { type: 'loading'; id: number }
   | { type: 'done'; id: number; latencies: number[]; values: unknown[] }
-  | { type: 'failed'; id: number; error: string };
+  | { type: 'failed'; id: number; error: string }
+  | { type: 'history'; id: number; ops: HistoryOp[] }
+  | { type: 'snapshot'; id: number; rows: RowSnapshot[] };
 
 /** Messages from the parent to the worker. */
-export type CacheWorkerCommand = { type: 'run'; job: CacheWorkerJob } | { type: 'go'; id: number } | { type: 'exit' };
+export type CacheWorkerCommand =
+  | { type: 'run'; job: CacheWorkerJob }
+  | { type: 'go'; id: number }
+  | { type: 'exit' }
+  | { type: 'consistency'; id: number; spec: ConsistencyLoadSpec }
+  | { type: 'snapshot'; id: number; spec: ConsistencyLoadSpec };
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.env.CACHE_WORKER ?? '') as CacheWorkerConfig;
@@ -77,6 +89,12 @@ async function main(): Promise<void> {
       const job = jobs.get(command.id);
       jobs.delete(command.id);
       if (job) run(job).catch((error: Error) => send({ type: 'failed', id: command.id, error: error.stack ?? error.message }));
+    }
+    if (command.type === 'consistency' || command.type === 'snapshot') {
+      const deps = { cache, engine: app.get(CacheEngine), db: counter };
+      const fail = (error: Error) => send({ type: 'failed', id: command.id, error: error.stack ?? error.message });
+      if (command.type === 'consistency') runConsistencyLoad(deps, command.spec).then((ops) => send({ type: 'history', id: command.id, ops }), fail);
+      else snapshotRows(deps, command.spec).then((rows) => send({ type: 'snapshot', id: command.id, rows }), fail);
     }
     if (command.type === 'exit') {
       void Promise.all([app.close(), counter.quit()]).finally(() => process.exit(0));
