@@ -556,6 +556,10 @@ export class CacheEngine {
       return undefined;
     }
     const ttlMs = freshMs + (value === null ? 0 : staleRetentionMs(policy));
+    // An explicit write is an invalidation for this process too: a read of the older value already under way must not
+    // put that value into L1 after this write.
+    if (!lease) this.l1Epoch++;
+    const l1Epoch = this.l1Epoch;
     const stored = lease
       ? await this.guard.write('setIfLeased', (store) => store.setIfLeased(key, lease.leaseKey, lease.token, bytes, ttlMs), false)
       : await this.guard.write('set', (store) => this.revokeLeaseAndSet(store, key, bytes, ttlMs), false);
@@ -566,7 +570,8 @@ export class CacheEngine {
       this.flights.delete(key);
       this.announceFill(key);
     }
-    if (policy.l1) this.keepInL1(key, policy, { bytes, freshUntil: Date.now() + freshMs });
+    // As in read(): a copy written while an invalidation arrived may predate it, so it stays out of L1.
+    if (policy.l1 && l1Epoch === this.l1Epoch) this.keepInL1(key, policy, { bytes, freshUntil: Date.now() + freshMs });
     return bytes;
   }
 

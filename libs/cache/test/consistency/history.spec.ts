@@ -93,9 +93,10 @@ describe('randomized consistency history (2 processes, one Redis, one database)'
     expect(strong.staleEntries).toBe(0);
     expect(strong.staleReadsAfterQuiescence).toBe(0);
     expect(l1.staleL2Entries).toBe(0);
-    // L1 copies: rarely one survives, by a library bug forced in l1-fill-vs-remote-write.spec.ts (a fill's copy enters
-    // L1 after the remote invalidation that should have removed it). Assert 0 here once that test passes.
-    if (l1.staleL1Entries > 0) console.warn(`L1 copies stale at quiescence: ${l1.staleL1Entries} (known bug, l1-fill-vs-remote-write.spec.ts)`);
+    // L1 copies: about one run in two still leaves one or two stale L1 copies at quiescence (the store is right). Two
+    // causes were found and fixed (l1-fill-vs-remote-write.spec.ts, and a local write racing a local read); the
+    // remaining path is not identified yet, so this is reported rather than asserted.
+    if (l1.staleL1Entries > 0) console.warn(`L1 copies stale at quiescence: ${l1.staleL1Entries} (open issue, see the note on issue 4)`);
 
     // (b) strong: no read that started after a write's acknowledgement returned an older version.
     expect(strong.report.staleReads.map(({ read, expected, windowMs }) => ({ ...read, expected, windowMs }))).toEqual([]);

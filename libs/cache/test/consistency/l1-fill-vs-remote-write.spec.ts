@@ -7,12 +7,12 @@ import { cleanNamespace, rawRedis, redisUrl, sleep, uniqueNamespace } from '../s
  * Redis held the right version): a fill's value is put into L1 after its set-if-leased returns, without checking
  * whether an invalidation arrived in between. If another instance writes the key after the fill landed in Redis and
  * its bus message is handled before the fill's continuation runs (two sockets, no order between them), the older
- * value enters L1 after the invalidation that should have removed it, and is served until the L1 TTL, with no bus
- * message left to drop it. `CacheEngine.read` already guards its L1 fill with `l1Epoch`; `CacheEngine.write` does not.
- * Fix: capture `l1Epoch` before the store write in `write()` and call `keepInL1` only if it did not move.
+ * value would enter L1 after the invalidation that should have removed it, and be served until the L1 TTL, with no
+ * bus message left to drop it. `CacheEngine.write` therefore keeps a copy in L1 only if no invalidation arrived
+ * while it wrote (the `l1Epoch` guard `read` has too).
  *
  * This test forces the interleaving by running B's write (and the delivery of its bus message to A) inside A's
- * set-if-leased. It fails today; it is `it.failing` so that it must become a plain `it` once the engine is fixed.
+ * set-if-leased.
  */
 describe('an L1 fill vs a remote write that lands right after the fill', () => {
   const redis = rawRedis();
@@ -30,7 +30,7 @@ describe('an L1 fill vs a remote write that lands right after the fill', () => {
     redis.disconnect();
   });
 
-  it.failing('A does not keep the older value in L1 after B wrote the key', async () => {
+  it('A does not keep the older value in L1 after B wrote the key', async () => {
     let row = 1;
     const store = a.get<CacheStore>(CACHE_STORE);
     const setIfLeased = store.setIfLeased.bind(store);
