@@ -90,6 +90,12 @@ interface ReadEntry<T = unknown> extends CacheEntry<T> {
   readonly bytes: Buffer;
 }
 
+/** A load under way in this process, and the lease it holds once it has one (for callers deciding to join it). */
+interface InFlight {
+  readonly promise: Promise<Flight>;
+  lease?: Lease;
+}
+
 /** The outcome of one load, shared by every caller that joined it. */
 interface Flight {
   readonly value: unknown;
@@ -103,7 +109,7 @@ export class CacheEngine {
   private readonly logger = new OnceLogger('Cache');
   private readonly guard: StoreGuard;
   private readonly waiters: FillWaiters;
-  private readonly flights = new Map<string, Promise<Flight>>();
+  private readonly flights = new Map<string, InFlight>();
   /** Keys whose loader just failed and whose grace value is reused until the back-off ends. */
   private readonly failSafe = new LRUCache<string, ReadEntry>({ max: 10_000 });
   /** Changes that did not reach the store, retried until they do. */
@@ -338,23 +344,38 @@ export class CacheEngine {
     }
   }
 
-  /** Joins the load of `key` already under way in this process, or starts it; applies the policy's timeouts. */
+  /**
+   * Joins the load of `key` already under way in this process, or starts one; applies the policy's timeouts. A load
+   * whose lease was revoked (the key was deleted or written since it started, possibly by another instance whose bus
+   * message has not arrived yet) is not joined: its value may predate the change this caller started after.
+   */
   private async joinFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined): Promise<CacheResult<T>> {
-    let flight = this.flights.get(request.key);
+    const { key } = request;
+    let flight = this.flights.get(key);
+    if (flight?.lease && !(await this.leaseStillHeld(flight.lease))) {
+      if (this.flights.get(key) === flight) this.flights.delete(key);
+      flight = this.flights.get(key);
+    }
     const leader = !flight;
-    if (!flight) flight = this.startFlight(request, stale, true);
-    return this.awaitFlight<T>(request.key, flight, leader, request.policy, stale);
+    const promise = flight ? flight.promise : this.startFlight(request, stale, true);
+    return this.awaitFlight<T>(key, promise, leader, request.policy, stale);
+  }
+
+  /** Whether a lease is still held (true as well when the store cannot tell: joining is then the fail-open choice). */
+  private leaseStillHeld(lease: Lease): Promise<boolean> {
+    return this.guard.read('checkLease', (store) => store.get(lease.leaseKey).then((held) => held?.toString() === lease.token), true);
   }
 
   private startFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, waitForOthers: boolean): Promise<Flight> {
     const { key } = request;
-    const flight = this.fill(request, stale, waitForOthers);
+    const flight = {} as { promise: Promise<Flight>; lease?: Lease };
+    flight.promise = this.fill(request, stale, waitForOthers, (lease) => (flight.lease = lease));
     this.flights.set(key, flight);
     const settle = () => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
     };
-    flight.then(settle, settle);
-    return flight;
+    flight.promise.then(settle, settle);
+    return flight.promise;
   }
 
   /** Waits for a flight within the policy's soft and hard loader timeouts. */
@@ -390,13 +411,20 @@ export class CacheEngine {
    * One load of `key`: under the distributed lock when the policy has one, with grace as the fall-back when the
    * loader fails. `waitForOthers` false (background refresh) gives up at once when another process holds the lock.
    */
-  private async fill<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, waitForOthers: boolean): Promise<Flight> {
+  private async fill<T>(
+    request: LoadRequest<T>,
+    stale: ReadEntry<T> | undefined,
+    waitForOthers: boolean,
+    onLease: (lease: Lease) => void,
+  ): Promise<Flight> {
     const { policy } = request;
     try {
-      if (policy.lock) return await this.loadUnderLock(request, policy.lock, stale, waitForOthers);
+      if (policy.lock) return await this.loadUnderLock(request, policy.lock, stale, waitForOthers, onLease);
       const lease: Lease = { leaseKey: leaseKeyOf(request.key), token: randomUUID() };
       const granted = await this.guard.write('grantLease', (store) => store.grantLease(lease.leaseKey, lease.token, LEASE_TTL_MS).then(() => true), false);
-      return granted ? await this.loadHoldingLease(request, lease, LEASE_TTL_MS, stale) : await this.loadAndStore(request, undefined);
+      if (!granted) return await this.loadAndStore(request, undefined);
+      onLease(lease);
+      return await this.loadHoldingLease(request, lease, LEASE_TTL_MS, stale);
     } catch (error) {
       if (!stale || !this.withinGrace(stale, policy)) throw error;
       this.logger.warnOnce(`grace:${policy.name}`, `policy "${policy.name}": loader failed (${(error as Error).message}); serving values within grace`);
@@ -410,6 +438,7 @@ export class CacheEngine {
     lock: NonNullable<ResolvedPolicy['lock']>,
     stale: ReadEntry<T> | undefined,
     waitForOthers: boolean,
+    onLease: (lease: Lease) => void,
   ): Promise<Flight> {
     const { key, policy } = request;
     const lease: Lease = { leaseKey: leaseKeyOf(key), token: randomUUID() };
@@ -417,7 +446,10 @@ export class CacheEngine {
     for (;;) {
       const attempt = await this.guard.write('acquireLock', (store) => store.acquireLock(lease.leaseKey, lease.token, lock.ttlMs), undefined);
       if (!attempt) return this.loadAndStore(request, undefined); // store unreachable: no lock to be had
-      if (attempt.acquired) return this.loadHoldingLease(request, lease, lock.ttlMs, stale);
+      if (attempt.acquired) {
+        onLease(lease);
+        return this.loadHoldingLease(request, lease, lock.ttlMs, stale);
+      }
       if (!waitForOthers) return staleFlight(stale);
 
       // Another process is loading: sleep until its value lands or its lock lapses (a crashed holder), bounded.
