@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CACHE_OPTIONS } from './cache.constants';
 import { CacheEngine } from './engine/cache-engine';
-import { type KeyResult, qualifyKey, renderKey } from './keys/key-builder';
+import { type KeyResult, keyScope, qualifyKey, renderKey } from './keys/key-builder';
 import type { NormalizedCacheOptions } from './options/normalize-options';
 import { type Duration, parseDuration } from './options/duration';
 
@@ -111,7 +111,7 @@ export class CacheService {
 
   /** The full key (namespace included) that a relative key maps to, e.g. for redis-cli. */
   keyOf(key: KeyResult): string {
-    return qualifyKey(this.options.namespace, renderKey(key), this.options.maxKeyLength);
+    return qualifyKey(keyScope(this.options.namespace, this.options.tenant?.()), renderKey(key), this.options.maxKeyLength);
   }
 
   private ttlOf(options: CacheCallOptions): number | undefined {

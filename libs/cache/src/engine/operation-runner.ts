@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CACHE_OPTIONS } from '../cache.constants';
 import { InvalidDecoratorError } from '../cache.errors';
 import type { CacheEvictOptions, CacheOperation } from '../decorators/cache-operation';
-import { qualifyKey } from '../keys/key-builder';
+import { keyScope, qualifyKey } from '../keys/key-builder';
 import { type CompiledKey, compileKey } from '../keys/key-template';
 import type { NormalizedCacheOptions } from '../options/normalize-options';
 import { parseDuration } from '../options/duration';
@@ -125,7 +125,7 @@ export class OperationRunner {
   /** The full key of one call; undefined (and one warning) when the key function throws. */
   private keyOf(compiled: CompiledOperations, key: CompiledKey, args: unknown[], result: unknown): string | undefined {
     try {
-      return qualifyKey(this.options.namespace, key(args, result), this.options.maxKeyLength);
+      return qualifyKey(keyScope(this.options.namespace, this.options.tenant?.()), key(args, result), this.options.maxKeyLength);
     } catch (error) {
       this.logger.warnOnce(compiled.where, `${compiled.where}: cannot build the cache key (${(error as Error).message}); call not cached`);
       return undefined;

@@ -65,6 +65,14 @@ export function renderKey(result: KeyResult): string {
 }
 
 /**
+ * Where a call's keys live: the namespace, or with a tenant `<namespace>:~t.<tenant>` (a segment no user key can
+ * produce, since plain segments never start with `~`).
+ */
+export function keyScope(namespace: string, tenant: string | undefined): string {
+  return tenant === undefined ? namespace : `${namespace}:~t.${safeSegment(tenant)}`;
+}
+
+/**
  * Prefixes a relative key with the namespace. When the whole key would be longer than `maxKeyLength`, keeps as many
  * leading segments as fit (so prefix eviction of a group such as `user:42` still reaches the key) and replaces the
  * rest by `~~<128-bit SHA-256 prefix of the whole relative key>`. No rendered segment contains `~~`, so an over-long

@@ -117,6 +117,12 @@ export interface CacheModuleOptions {
    * invalidations from instances of either version still reach them during a rolling deploy.
    */
   formatVersion?: string | number;
+  /**
+   * The current tenant of a multi-tenant app (e.g. read from AsyncLocalStorage or nestjs-cls), asked on every call:
+   * keys of a tenant live under `<namespace>:~t.<tenant>:`, so tenants never read each other's entries. `undefined`
+   * (no tenant, e.g. a background job) uses the namespace itself. Clearing the namespace clears every tenant.
+   */
+  tenant?: () => string | undefined;
   /** Longest a key may be before it is hashed. Default 200 characters. */
   maxKeyLength?: number;
   /** Bounds of the in-process L1 tier used by policies with `l1`. Default 10,000 entries, 64 MiB. */

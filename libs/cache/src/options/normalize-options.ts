@@ -15,6 +15,8 @@ export interface NormalizedCacheOptions {
   readonly l1: { readonly maxEntries: number; readonly maxBytes: number };
   readonly storeGuard: StoreGuardOptions;
   readonly formatVersion: string | undefined;
+  /** The current tenant, asked on every call; undefined for single-tenant modules. */
+  readonly tenant: (() => string | undefined) | undefined;
   readonly throttler: { readonly failClosed: boolean; readonly timeoutMs: number };
 }
 
@@ -32,6 +34,7 @@ const KNOWN_MODULE_FIELDS = new Set([
   'timeouts',
   'circuitBreaker',
   'formatVersion',
+  'tenant',
 ]);
 
 /** Validates module options once and fills in defaults. Every problem is reported with the option's path. */
@@ -61,6 +64,7 @@ export function normalizeCacheOptions(options: CacheModuleOptions = {}): Normali
     throttler: normalizeThrottler(options.throttler),
     l1: { maxEntries: positiveInteger(options.l1?.maxEntries, 10_000, 'l1.maxEntries'), maxBytes: positiveInteger(options.l1?.maxBytes, 64 * 1024 * 1024, 'l1.maxBytes') },
     formatVersion: formatVersionOf(options.formatVersion),
+    tenant: tenantOf(options.tenant),
     storeGuard: {
       readTimeoutMs: optionalDuration(options.timeouts?.read, DEFAULT_STORE_GUARD_OPTIONS.readTimeoutMs, 'timeouts.read'),
       writeTimeoutMs: optionalDuration(options.timeouts?.write, DEFAULT_STORE_GUARD_OPTIONS.writeTimeoutMs, 'timeouts.write'),
@@ -100,4 +104,10 @@ function formatVersionOf(value: string | number | undefined): string | undefined
     throw new InvalidOptionsError('formatVersion', 'must be a non-empty string or a number');
   }
   return String(value);
+}
+
+function tenantOf(value: CacheModuleOptions['tenant']): NormalizedCacheOptions['tenant'] {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw new InvalidOptionsError('tenant', 'must be a function returning the current tenant (or undefined)');
+  return value;
 }
