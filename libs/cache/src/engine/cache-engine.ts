@@ -589,8 +589,10 @@ export class CacheEngine {
     }
     const ttlMs = freshMs + (value === null ? 0 : staleRetentionMs(policy));
     // An explicit write is an invalidation for this process too: a read of the older value already under way must not
-    // put that value into L1 after this write.
+    // put that value into L1 after this write. The old copy goes now: if an unrelated invalidation makes us skip the
+    // new copy below, the old one must not stay behind.
     if (!lease) this.l1Epoch++;
+    if (policy.l1) void this.l1.delete([key]);
     const l1Epoch = this.l1Epoch;
     const stored = lease
       ? await this.guard.write('setIfLeased', (store) => store.setIfLeased(key, lease.leaseKey, lease.token, bytes, ttlMs), false)
