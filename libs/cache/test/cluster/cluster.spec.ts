@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Cluster as ClusterClient, type Cluster, type Redis } from 'ioredis';
-import { Cacheable, CacheEvict, type CacheModuleOptions, type CachePolicyOptions, RedisStore } from '@app/cache';
+import { Cacheable, CacheEvict, type CacheModuleOptions, type CachePolicyOptions, leaseKeyOf, RedisStore } from '@app/cache';
 import { type CacheApp, createCacheApp } from '../support/cache-app';
 import { sleep, uniqueNamespace } from '../support/redis';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster';
@@ -172,7 +172,44 @@ describe('Redis Cluster (3 masters)', () => {
       expect(loads).toBe(1);
       for (const value of values) expect(value).toEqual({ loads: 1 });
       // The lock was released: nothing is left under the key's lock name.
-      expect(await raw.exists(`${namespace}:hot~lock`)).toBe(0);
+      expect(await raw.exists(leaseKeyOf(`${namespace}:hot`))).toBe(0);
+    });
+  });
+
+  describe('leases and tags across instances (keys of one call share a slot)', () => {
+    const namespace = uniqueNamespace('cluster-leases');
+    let a: CacheApp;
+    let b: CacheApp;
+    beforeAll(async () => {
+      const options = clusterOptions(namespace, { defaultPolicy: { ttl: '1m', earlyRefreshBeta: 0 } });
+      [a, b] = await Promise.all([createCacheApp({ cache: options }), createCacheApp({ cache: options })]);
+    });
+    afterAll(() => Promise.all([a?.close(), b?.close()]));
+
+    it('a fill computed before a delete in another instance is refused (set-if-leased on the entry and its lease)', async () => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let started!: () => void;
+      const loading = new Promise<void>((resolve) => (started = resolve));
+      const pending = a.cache.getOrSet('credential:7', async () => {
+        started();
+        await released;
+        return 'valid';
+      });
+      await loading;
+      await b.cache.delete('credential:7');
+      release();
+      expect(await pending).toBe('valid');
+      expect(await raw.exists(`${namespace}:credential:7`)).toBe(0);
+      expect(await a.cache.getOrSet('credential:7', () => 'revoked')).toBe('revoked');
+    });
+
+    it('invalidating a tag makes entries on every master misses in every instance', async () => {
+      const keys = Array.from({ length: 60 }, (_, i) => `item:${i}`);
+      for (const key of keys) await a.cache.getOrSet(key, () => 'v1', { tags: ['catalogue'] });
+      expect((await keysPerMaster(keys.map((key) => `${namespace}:${key}`))).every((count) => count > 0)).toBe(true);
+      await b.cache.invalidate({ tags: ['catalogue'] });
+      for (const key of keys) expect(await a.cache.getOrSet(key, () => 'v2', { tags: ['catalogue'] })).toBe('v2');
     });
   });
 
