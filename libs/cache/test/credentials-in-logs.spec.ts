@@ -15,7 +15,10 @@ describe('Redis credentials', () => {
   beforeEach(() => {
     logged = [];
     for (const level of ['log', 'warn', 'error', 'debug'] as const) {
-      spies.push(jest.spyOn(Logger.prototype, level).mockImplementation((message: unknown) => void logged.push(String(message))));
+      const record = (message: unknown) => {
+        logged.push(String(message));
+      };
+      spies.push(jest.spyOn(Logger.prototype, level).mockImplementation(record as never));
     }
   });
   afterEach(() => {

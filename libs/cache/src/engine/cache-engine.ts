@@ -321,8 +321,8 @@ export class CacheEngine {
     if (this.repairs.covers(key)) return undefined; // may hold what an unrepaired change meant to replace
     const epoch = this.l1Epoch;
     const bytes = policy.sliding
-      ? await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), undefined)
-      : await this.guard.read('get', (store) => store.get(key), undefined);
+      ? await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), undefined, policy.readTimeoutMs)
+      : await this.guard.read('get', (store) => store.get(key), undefined, policy.readTimeoutMs);
     if (!bytes) return undefined;
     try {
       if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {

@@ -59,8 +59,8 @@ export class StoreGuard {
   }
 
   /** Runs a read; resolves to `fallback` when it fails, times out or the breaker is open. */
-  read<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F): Promise<T | F> {
-    return this.run(operation, call, fallback, this.options.readTimeoutMs);
+  read<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F, timeoutMs = this.options.readTimeoutMs): Promise<T | F> {
+    return this.run(operation, call, fallback, timeoutMs);
   }
 
   /** Runs a write, delete or lock call; resolves to `fallback` when it fails, times out or the breaker is open. */

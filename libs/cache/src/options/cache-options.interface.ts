@@ -1,6 +1,7 @@
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { CacheCodec } from '../serialization/codec.interface';
 import type { CacheStore } from '../stores/cache-store.interface';
+import type { WriteBehindOptions } from '../write-behind/write-behind.options';
 import type { Duration } from './duration';
 
 /** Name of a built-in codec, or a codec of your own. */
@@ -70,6 +71,11 @@ export interface CachePolicyOptions {
    * Writes and evictions anywhere drop L1 copies in every instance through the bus. Default off.
    */
   l1?: boolean | { ttl?: Duration };
+  /**
+   * Timeout of this policy's entry reads, overriding the module's `timeouts.read`: shorter for data whose loader is
+   * cheap (fall through to it sooner), longer for data whose loader is costly. Default: the module's.
+   */
+  readTimeout?: Duration;
 }
 
 /** Tuning of the distributed lock of a policy. */
@@ -136,6 +142,8 @@ export interface CacheModuleOptions {
   circuitBreaker?: { failureThreshold?: number; coolDown?: Duration };
   /** Behaviour of {@link CacheThrottlerStorage} (the @nestjs/throttler storage on this module's Redis). */
   throttler?: CacheThrottlerOptions;
+  /** Queue and flusher of @WriteBehind (see docs/write-behind.md). */
+  writeBehind?: WriteBehindOptions;
 }
 
 /**

@@ -26,6 +26,7 @@ const KNOWN_POLICY_FIELDS = new Set<keyof CachePolicyOptions>([
   'sliding',
   'maxBytes',
   'l1',
+  'readTimeout',
 ]);
 
 /**
@@ -126,6 +127,7 @@ function resolvePolicy(
     sliding,
     maxBytes: options.maxBytes ?? base?.maxBytes,
     l1: resolveL1(options.l1, base?.l1, `${path}.l1`),
+    readTimeoutMs: options.readTimeout === undefined ? base?.readTimeoutMs : positiveDuration(options.readTimeout, `${path}.readTimeout`),
   };
   if (policy.maxBytes !== undefined && !(Number.isInteger(policy.maxBytes) && policy.maxBytes > 0)) {
     throw new InvalidOptionsError(`${path}.maxBytes`, 'must be a positive whole number of bytes');
@@ -160,4 +162,10 @@ function resolveL1(option: CachePolicyOptions['l1'], inherited: ResolvedPolicy['
   if (option === true) return { ttlMs: undefined };
   if (option === null || typeof option !== 'object') throw new InvalidOptionsError(path, 'must be true, false or { ttl }');
   return { ttlMs: option.ttl === undefined ? undefined : parseDuration(option.ttl, `${path}.ttl`) };
+}
+
+function positiveDuration(value: unknown, path: string): number {
+  const ms = parseDuration(value, path);
+  if (ms <= 0) throw new InvalidOptionsError(path, 'must be longer than 0');
+  return ms;
 }

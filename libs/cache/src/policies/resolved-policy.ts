@@ -22,6 +22,8 @@ export interface ResolvedPolicy {
   readonly sliding: boolean;
   /** Encoded entries larger than this are not cached; undefined for no limit. */
   readonly maxBytes: number | undefined;
+  /** Timeout of this policy's entry reads; undefined uses the module's `timeouts.read`. */
+  readonly readTimeoutMs: number | undefined;
   /** In-process tier: on when set, with an optional cap on how long a copy is kept. */
   readonly l1: { readonly ttlMs: number | undefined } | undefined;
 }
