@@ -52,6 +52,7 @@ async function calls(config: CallsConfig): Promise<CallsResult> {
 
     const { ops, elapsedMs } = await runConcurrent(client.get, config.concurrency, config.keys, config.concurrentMs);
     const concurrentOpsPerSec = (ops / elapsedMs) * 1_000;
+    await client.selfCheck?.();
     return { sequentialUsPerOp, concurrentOpsPerSec, concurrentUsPerOp: 1e6 / concurrentOpsPerSec };
   } finally {
     await client.close();

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import Redis from 'ioredis';
-import { Cacheable, CacheEngine, CacheModule } from '@app/cache';
+import { Registry } from 'prom-client';
+import { Cacheable, CacheEngine, CacheMetricsModule, CacheModule } from '@app/cache';
 import { contender as stampedeContender } from '../stampede/contenders';
 import { peerImport, peerRequire, peerVersion } from '../support/peers';
 import { payload } from './payload';
@@ -17,17 +18,21 @@ export interface HitClient {
   close(): Promise<void>;
   /** Entries held in process (ours with L1), for the memory measurement. */
   l1Size?(): number;
+  /** Throws unless the client's own bookkeeping saw the calls (ours with metrics: the hits reached the registry). */
+  selfCheck?(): Promise<void>;
 }
 
 export interface HitContenderSpec {
   readonly id: HitContenderId;
   readonly label: string;
   readonly side: 'floor' | 'ours' | 'peer';
+  /** For a variant of ours with metrics: the same variant without them (its overhead is reported against it). */
+  readonly baseline?: HitContenderId;
   version(): string;
   open(context: { redisUrl: string; prefix: string }): Promise<HitClient>;
 }
 
-export type HitContenderId = 'raw' | 'ours-l2' | 'ours-l1' | 'cache-manager' | 'bentocache-l2' | 'bentocache-l1-bus' | 'cacheable';
+export type HitContenderId = 'raw' | 'ours-l2' | 'ours-l1' | 'ours-l2-metrics' | 'ours-l1-metrics' | 'cache-manager' | 'bentocache-l2' | 'bentocache-l1-bus' | 'cacheable';
 
 const TTL_MS = 10 * 60_000;
 
@@ -53,14 +58,20 @@ const raw: HitContenderSpec = {
   },
 };
 
-/** Ours: a @Cacheable method of a provider, in a Nest application context; `l1` picks the policy. */
-function ours(id: HitContenderId, label: string, l1: boolean): HitContenderSpec {
+/**
+ * Ours: a @Cacheable method of a provider, in a Nest application context; `l1` picks the policy. With `metrics`,
+ * CacheMetricsModule is imported too (Prometheus on a fresh prom-client Registry, the other options at their defaults:
+ * OpenTelemetry on, a no-op without an SDK), as an app that exports metrics would run it.
+ */
+function ours(id: HitContenderId, label: string, l1: boolean, metrics?: { baseline: HitContenderId }): HitContenderSpec {
   return {
     id,
     label,
     side: 'ours',
-    version: () => '@app/cache (this repo)',
+    baseline: metrics?.baseline,
+    version: () => (metrics ? `@app/cache (this repo), prom-client ${require('prom-client/package.json').version}` : '@app/cache (this repo)'),
     async open({ redisUrl, prefix }) {
+      const registry = metrics ? new Registry() : undefined;
       @Injectable()
       class Items {
         @Cacheable({ key: 'item:{0}', policy: 'items' })
@@ -71,12 +82,15 @@ function ours(id: HitContenderId, label: string, l1: boolean): HitContenderSpec 
       @Module({
         imports: [
           CacheModule.forRoot({
+            // CacheMetricsModule needs a global CacheModule; being global changes nothing on the call path.
+            isGlobal: metrics !== undefined,
             redis: redisUrl,
             namespace: prefix,
             policies: { items: { ttl: TTL_MS, earlyRefreshBeta: 0, l1 } },
             // Room for the memory measurement's 100k entries (the default bound is 10,000 entries, 64 MiB).
             l1: { maxEntries: 200_000, maxBytes: 1024 * 2 ** 20 },
           }),
+          ...(registry ? [CacheMetricsModule.forRoot({ registry, prometheus: true })] : []),
         ],
         providers: [Items],
       })
@@ -84,7 +98,14 @@ function ours(id: HitContenderId, label: string, l1: boolean): HitContenderSpec 
       const app = await NestFactory.createApplicationContext(HitBenchModule, { logger: false });
       const items = app.get(Items);
       const engine = app.get(CacheEngine);
-      return { get: (itemId) => items.find(itemId), close: () => app.close(), l1Size: () => engine.l1Size };
+      const selfCheck = async () => {
+        if (!registry) return;
+        const text = await registry.metrics();
+        const tier = l1 ? 'l1' : 'l2';
+        const line = text.split('\n').find((candidate) => candidate.startsWith('nest_cache_hits_total{') && candidate.includes(`tier="${tier}"`));
+        if (!line || !(Number(line.split(' ').pop()) > 0)) throw new Error(`${id}: no ${tier} hit counted in the registry (${line ?? 'no such series'})`);
+      };
+      return { get: (itemId) => items.find(itemId), close: () => app.close(), l1Size: () => engine.l1Size, selfCheck };
     },
   };
 }
@@ -156,7 +177,9 @@ const cacheable: HitContenderSpec = {
 export const HIT_CONTENDERS: readonly HitContenderSpec[] = [
   raw,
   ours('ours-l2', 'ours @Cacheable (Redis only)', false),
+  ours('ours-l2-metrics', 'ours @Cacheable (Redis only) + metrics', false, { baseline: 'ours-l2' }),
   ours('ours-l1', 'ours @Cacheable (l1: true)', true),
+  ours('ours-l1-metrics', 'ours @Cacheable (l1: true) + metrics', true, { baseline: 'ours-l1' }),
   fromStampede('cache-manager', 'cache-manager', '@nestjs/cache-manager wrap (Keyv Redis)'),
   fromStampede('bentocache-l2', 'bentocache', 'bentocache getOrSet (L2 only)'),
   bentocacheL1Bus,

@@ -5,7 +5,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import type { CallsConfig, CallsResult, MemoryConfig, MemoryResult } from './client-child';
-import { HIT_CONTENDERS, type HitContenderId } from './contenders';
+import { HIT_CONTENDERS, type HitContenderId, type HitContenderSpec } from './contenders';
 import type { HttpChildConfig, HttpVariant } from './http-child';
 import { PAYLOAD_BYTES } from './payload';
 import { assertPeersInstalled } from '../support/peers';
@@ -20,14 +20,19 @@ import { round1, textTable } from '../support/stats';
  *   (2) HTTP on Fastify, 50 connections (autocannon): a static handler (the ceiling), ours (Redis hit, L1 hit), Nest's
  *       CacheInterceptor with the Keyv Redis store; req/s and ratio to the ceiling;
  *   (3) memory: bytes of L1 per 100k entries of the value.
+ *   (4) metrics overhead: ours (Redis hit, L1 hit) again with CacheMetricsModule (Prometheus on a fresh prom-client
+ *       Registry), in the same interleaved rounds of (1), reported as a ratio to the same variant without metrics.
  * Prints tables, writes bench/results/hit.json, and prints one JSON summary as the last line.
- * HIT_QUICK=1 shortens every phase (for a look while developing).
+ * HIT_QUICK=1 shortens every phase (for a look while developing); HIT_METRICS=0 leaves out the metrics variants.
  */
 
 const ROOT = resolve(__dirname, '..', '..');
 const REGISTER = join(ROOT, 'test', 'support', 'swc-register.js');
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'hit.json');
 const QUICK = process.env.HIT_QUICK === '1';
+const METRICS = process.env.HIT_METRICS !== '0';
+/** The call contenders of this run: every one, less the metrics variants when HIT_METRICS=0. */
+const CONTENDERS = HIT_CONTENDERS.filter((spec) => METRICS || spec.baseline === undefined);
 
 const CALLS = { keys: 100, warmUpOps: QUICK ? 2_000 : 10_000, sequentialOps: QUICK ? 5_000 : 30_000, concurrency: 100, concurrentMs: QUICK ? 1_000 : 4_000, rounds: QUICK ? 1 : 3 };
 const HTTP = { connections: 50, warmUpS: QUICK ? 1 : 2, durationS: QUICK ? 2 : 6, keys: 100 };
@@ -44,6 +49,16 @@ interface CallsRow {
   concOpsPerSec: number;
   concRatio: number;
   concUsPerOp: number;
+}
+/** Ours with metrics against ours without, best round of each: µs per call and the ratio (1.00 = no overhead). */
+interface MetricsOverheadRow {
+  variant: string;
+  seqUsBase: number;
+  seqUsMetrics: number;
+  seqRatio: number;
+  concUsBase: number;
+  concUsMetrics: number;
+  concRatio: number;
 }
 interface HttpRow {
   variant: HttpVariant;
@@ -84,7 +99,7 @@ async function callsPhase(redisUrl: string, prefix: string): Promise<CallsRow[]>
   log(`\n(1) calls: sequential ${CALLS.sequentialOps.toLocaleString('en-US')} ops and ${CALLS.concurrency} concurrent callers for ${CALLS.concurrentMs / 1000} s, ${CALLS.rounds} round(s), best round kept`);
   const best = new Map<HitContenderId, CallsResult>();
   for (let round = 0; round < CALLS.rounds; round++) {
-    for (const spec of HIT_CONTENDERS) {
+    for (const spec of roundOrder(round)) {
       const config: CallsConfig = { mode: 'calls', id: spec.id, redisUrl, prefix: `${prefix}:${spec.id}`, ...CALLS };
       const result = await child<CallsResult>('client-child.ts', { HIT_CHILD: JSON.stringify(config) });
       log(`  round ${round + 1} ${spec.label.padEnd(42)} seq ${result.sequentialUsPerOp.toFixed(1).padStart(6)} µs/op, conc ${Math.round(result.concurrentOpsPerSec).toLocaleString('en-US').padStart(8)} ops/s`);
@@ -97,7 +112,7 @@ async function callsPhase(redisUrl: string, prefix: string): Promise<CallsRow[]>
     }
   }
   const floor = best.get('raw')!;
-  return HIT_CONTENDERS.map((spec) => {
+  return CONTENDERS.map((spec) => {
     const result = best.get(spec.id)!;
     return {
       id: spec.id,
@@ -107,6 +122,37 @@ async function callsPhase(redisUrl: string, prefix: string): Promise<CallsRow[]>
       concOpsPerSec: Math.round(result.concurrentOpsPerSec),
       concRatio: round2(result.concurrentOpsPerSec / floor.concurrentOpsPerSec),
       concUsPerOp: round1(result.concurrentUsPerOp),
+    };
+  });
+}
+
+/**
+ * The contenders in the order of one round: each metrics variant runs next to its baseline (so that both see the
+ * same machine load), after it in even rounds and before it in odd ones (so that neither always runs second).
+ */
+function roundOrder(round: number): HitContenderSpec[] {
+  const order = [...CONTENDERS];
+  if (round % 2 === 1) {
+    for (let i = 1; i < order.length; i++) {
+      if (order[i].baseline === order[i - 1].id) [order[i - 1], order[i]] = [order[i], order[i - 1]];
+    }
+  }
+  return order;
+}
+
+/** The overhead of each metrics variant over its baseline, from the best rounds. */
+function metricsOverhead(callsRows: CallsRow[]): MetricsOverheadRow[] {
+  return CONTENDERS.filter((spec) => spec.baseline !== undefined).map((spec) => {
+    const withMetrics = callsRows.find((row) => row.id === spec.id)!;
+    const base = callsRows.find((row) => row.id === spec.baseline)!;
+    return {
+      variant: base.library,
+      seqUsBase: base.seqUsPerOp,
+      seqUsMetrics: withMetrics.seqUsPerOp,
+      seqRatio: round2(withMetrics.seqUsPerOp / base.seqUsPerOp),
+      concUsBase: base.concUsPerOp,
+      concUsMetrics: withMetrics.concUsPerOp,
+      concRatio: round2(withMetrics.concUsPerOp / base.concUsPerOp),
     };
   });
 }
@@ -189,6 +235,11 @@ function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult
   const l2 = row('ours-l2');
   const l1 = row('ours-l1');
   const httpOurs = http('ours-l2');
+  const overheadRows = metricsOverhead(callsRows);
+  const overheadOf = (baseline: HitContenderId) => {
+    const found = overheadRows.find((candidate) => candidate.variant === row(baseline).library);
+    return found && { seqUs: found.seqUsMetrics, seqUsWithout: found.seqUsBase, seqRatio: found.seqRatio, concUs: found.concUsMetrics, concUsWithout: found.concUsBase, concRatio: found.concRatio };
+  };
   const ours = {
     l2SeqRatio: l2.seqRatio,
     l2ConcRatio: l2.concRatio,
@@ -199,6 +250,7 @@ function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult
     l1ConcOpsPerSec: l1.concOpsPerSec,
     httpL1Ratio: http('ours-l1')?.ratio,
     l1BytesPer100k: memory && Math.round(memory.bytesPerEntry * 100_000),
+    metricsOverhead: METRICS ? { l2: overheadOf('ours-l2'), l1: overheadOf('ours-l1') } : undefined,
   };
   const met = {
     l2SeqRatio: ours.l2SeqRatio <= TARGETS.l2SeqRatio,
@@ -216,11 +268,13 @@ function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult
   const httpColumns = ['server', 'reqPerSec', 'ratio', 'p50Ms', 'p99Ms', 'errors'];
   const callsTitle = `Hit path, ${PAYLOAD_BYTES}-byte JSON value: sequential and ${CALLS.concurrency} concurrent callers (ratio to raw ioredis)`;
   const httpTitle = `HTTP on Fastify, ${HTTP.connections} connections (ratio to the static ceiling)`;
+  const overheadTitle = 'Metrics overhead on the hit path: ours with CacheMetricsModule (Prometheus) vs without, µs/call (ratio: with / without, 1.00 = none)';
   const memoryTitle = `L1 memory, filled with ${MEMORY.entries.toLocaleString('en-US')} entries of ${PAYLOAD_BYTES} bytes (per 100k: scaled from the entries held)`;
   const tables: Record<string, Record<string, unknown>[]> = {
     [callsTitle]: callsRows.map((candidate) => pick(candidate, callsColumns)),
-    [httpTitle]: httpRows.map((candidate) => pick(candidate, httpColumns)),
   };
+  if (overheadRows.length > 0) tables[overheadTitle] = overheadRows.map((candidate) => ({ ...candidate }));
+  tables[httpTitle] = httpRows.map((candidate) => pick(candidate, httpColumns));
   if (memory) tables[memoryTitle] = [{ store: 'ours L1 (encoded bytes, LRU)', entriesHeld: memory.entries, per100kMiB: round1((memory.bytesPerEntry * 100_000) / 2 ** 20), totalMiB: round1(memory.bytes / 2 ** 20), bytesPerEntry: Math.round(memory.bytesPerEntry), heapMiB: round1(memory.heapBytes / 2 ** 20), buffersMiB: round1(memory.externalBytes / 2 ** 20) }];
   for (const [title, rows] of Object.entries(tables)) {
     log(`\n${title}`);
@@ -231,6 +285,11 @@ function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult
     'seqRatio: µs per call relative to raw ioredis (lower is better). concRatio: ops/s relative to raw ioredis (higher is better); raw ioredis runs with its defaults (no auto-pipelining), ours with the module defaults (auto-pipelining on).',
     `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved; the best round is kept. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,
   ];
+  if (overheadRows.length > 0) {
+    notes.push(
+      'Metrics overhead: the "+ metrics" rows import CacheMetricsModule.forRoot({ registry }) on a fresh prom-client Registry (OpenTelemetry at its default, a no-op without an SDK); each runs next to the same variant without metrics in every round (alternating which goes first), and the process checks that its hits reached the registry. Ratio > 1: slower with metrics; on a noisy machine differences of a few per cent are within the noise.',
+    );
+  }
   log('');
   for (const note of notes) log(`- ${note}`);
   const environment = {
@@ -239,7 +298,7 @@ function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult
     cpu: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
     loadAverageAtEnd: loadavg().map(round1).join(' '),
     redis: meta.redis,
-    versions: Object.fromEntries(HIT_CONTENDERS.map((spec) => [spec.id, spec.version()])),
+    versions: Object.fromEntries(CONTENDERS.map((spec) => [spec.id, spec.version()])),
     runId: meta.runId,
     wallS: round1(meta.wallS),
   };
@@ -258,7 +317,7 @@ function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult
     notes,
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...summary, environment, config: { CALLS, HTTP, MEMORY }, callsRows, httpRows, memory }, null, 2)}\n`);
+  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...summary, environment, config: { CALLS, HTTP, MEMORY, METRICS }, callsRows, httpRows, metricsOverheadRows: overheadRows, memory }, null, 2)}\n`);
   log(`\nwrote ${RESULTS_FILE}`);
   log(JSON.stringify({ ...summary, environment }));
 }
