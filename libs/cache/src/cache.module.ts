@@ -12,6 +12,9 @@ import type { CacheModuleOptions } from './options/cache-options.interface';
 import { type NormalizedCacheOptions, normalizeCacheOptions } from './options/normalize-options';
 import { CacheConnections } from './stores/cache-connections';
 import { CacheThrottlerStorage } from './throttler/cache-throttler.storage';
+import { WriteBehindFlusher } from './write-behind/write-behind.flusher';
+import { WriteBehindHandlers } from './write-behind/write-behind.handlers';
+import { WriteBehindQueue } from './write-behind/write-behind.queue';
 
 /**
  * Caching for a Nest application: registers the Redis connection, the policy registry, the engine, the
@@ -34,13 +37,16 @@ import { CacheThrottlerStorage } from './throttler/cache-throttler.storage';
     CacheEvents,
     CacheEngine,
     OperationRunner,
+    WriteBehindHandlers,
+    WriteBehindQueue,
+    WriteBehindFlusher,
     CacheService,
     CacheExplorer,
     CacheInterceptor,
     CacheThrottlerStorage,
     { provide: APP_INTERCEPTOR, useExisting: CacheInterceptor },
   ],
-  exports: [CacheService, CacheEvents, CacheEngine, CacheConnections, CACHE_OPTIONS, CACHE_STORE, CACHE_BUS, CacheThrottlerStorage],
+  exports: [CacheService, CacheEvents, CacheEngine, CacheConnections, CACHE_OPTIONS, CACHE_STORE, CACHE_BUS, CacheThrottlerStorage, WriteBehindFlusher],
 })
 export class CacheModule extends ConfigurableCacheModule implements OnModuleInit {
   constructor(

@@ -17,3 +17,4 @@ export * from './metrics';
 export { type BusMessage, type CacheBus, LocalBus, RedisBus } from './bus';
 export { CacheInterceptor } from './interceptors';
 export { CacheThrottlerStorage } from './throttler';
+export * from './write-behind';

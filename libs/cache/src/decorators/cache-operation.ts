@@ -53,11 +53,26 @@ export interface WriteThroughOptions<A extends unknown[] = any[], R = any> {
   value?: (result: R, args: A) => unknown;
 }
 
+/** Options of {@link WriteBehind}. */
+export interface WriteBehindDecoratorOptions<A extends unknown[] = any[], R = any> {
+  /** The key to write: a function of the arguments or a template; `{result.id}` reads the method's result. */
+  key: CacheKeySpec<A>;
+  /** Name of a registered policy (without `l1`). Default: the module's default policy. */
+  policy?: string;
+  /** Overrides the policy's TTL for this method only. */
+  ttl?: Duration;
+  /** Name of the flush handler that writes these values to the database (`writeBehind.handlers` or `@WriteBehindHandler`). */
+  flush: string;
+  /** What to write, when it is not the method's result itself. */
+  value?: (result: R, args: A) => unknown;
+}
+
 /** One recorded decorator use. Decorators only record these; the explorer and interceptor act on them. */
 export type CacheOperation =
   | ({ kind: 'cacheable' } & CacheableOptions)
   | ({ kind: 'evict' } & CacheEvictOptions)
-  | ({ kind: 'writeThrough' } & WriteThroughOptions);
+  | ({ kind: 'writeThrough' } & WriteThroughOptions)
+  | ({ kind: 'writeBehind' } & WriteBehindDecoratorOptions);
 
 /** Appends an operation to a method's metadata (a method may carry several, e.g. write-through plus evicts). */
 export function recordOperation(operation: CacheOperation): MethodDecorator {

@@ -35,6 +35,13 @@ export interface CacheEventMap {
   };
   /** The bus reconnected; the L1 tier was emptied. */
   busReconnect: Record<string, never>;
+  /**
+   * A @WriteBehind write was not queued (the queue is past `maxLength` or `maxLag`, or Redis did not answer): the
+   * flush handler ran in the call instead (write-through).
+   */
+  writeBehindFallback: { readonly policy: string; readonly key: string; readonly reason: 'length' | 'lag' | 'unavailable' };
+  /** The flusher handed a batch to a flush handler; `error` is set when the handler threw (the batch is retried). */
+  writeBehindFlush: { readonly handler: string; readonly entries: number; readonly writes: number; readonly durationMs: number; readonly error?: unknown };
 }
 
 /** The name of a {@link CacheEventMap} event. */

@@ -7,6 +7,7 @@ import { type CompiledKey, compileKey } from '../keys/key-template';
 import type { NormalizedCacheOptions } from '../options/normalize-options';
 import { parseDuration } from '../options/duration';
 import type { ResolvedPolicy } from '../policies/resolved-policy';
+import { type CompiledWriteBehind, WriteBehindQueue } from '../write-behind/write-behind.queue';
 import { CacheEngine, type CacheResult } from './cache-engine';
 import { OnceLogger } from './once-logger';
 
@@ -47,6 +48,7 @@ export interface CompiledOperations {
   readonly where: string;
   readonly cacheable: CompiledCacheable | undefined;
   readonly writeThroughs: readonly CompiledWriteThrough[];
+  readonly writeBehind: CompiledWriteBehind | undefined;
   readonly evictsBefore: readonly CompiledEvict[];
   readonly evictsAfter: readonly CompiledEvict[];
 }
@@ -59,6 +61,7 @@ export class OperationRunner {
   constructor(
     private readonly engine: CacheEngine,
     @Inject(CACHE_OPTIONS) private readonly options: NormalizedCacheOptions,
+    private readonly writeBehindQueue: WriteBehindQueue,
   ) {}
 
   /**
@@ -80,6 +83,7 @@ export class OperationRunner {
   async run(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
     await Promise.all(compiled.evictsBefore.map((evict) => this.evict(compiled, evict, args, undefined)));
     const result = await this.readThrough(compiled, args, invoke);
+    if (compiled.writeBehind) await this.writeBehind(compiled, compiled.writeBehind, args, result.value);
     await Promise.all([
       ...compiled.writeThroughs.map((write) => this.writeThrough(compiled, write, args, result.value)),
       ...compiled.evictsAfter.map((evict) => this.evict(compiled, evict, args, result.value)),
@@ -95,7 +99,9 @@ export class OperationRunner {
     const key = this.keyOf(compiled, cacheable.key, args, undefined);
     if (key === undefined) return { value: await invoke(), status: 'BYPASS' };
     const { unless, tags } = cacheable;
-    return this.engine.getOrLoad(key, cacheable.policy, invoke, {
+    // With write-behind in use, a miss first looks for a queued write of the key: it is newer than the database row.
+    const load = this.writeBehindQueue.active ? () => this.writeBehindQueue.loadPendingOr(key, invoke) : invoke;
+    return this.engine.getOrLoad(key, cacheable.policy, load, {
       ttlMs: cacheable.ttlMs,
       shouldCache: unless ? (value) => !unless(value, args) : undefined,
       tags: tags ? (value) => tags(args, value) : undefined,
@@ -107,6 +113,22 @@ export class OperationRunner {
     if (key === undefined) return;
     const value = write.value ? write.value(result, args) : result;
     await this.engine.writeThrough(key, value, write.policy, write.ttlMs);
+  }
+
+  /** Queues the method's value (or writes it through); a key that cannot be built fails the call: the write has nowhere to go. */
+  private async writeBehind(compiled: CompiledOperations, write: CompiledWriteBehind, args: unknown[], result: unknown): Promise<void> {
+    let relativeKey: string;
+    let key: string;
+    let tenant: string | undefined;
+    try {
+      relativeKey = write.key(args, result);
+      tenant = this.options.tenant?.();
+      key = qualifyKey(keyScope(this.options.namespace, tenant), relativeKey, this.options.maxKeyLength);
+    } catch (error) {
+      throw new InvalidDecoratorError(compiled.where, `cannot build the @WriteBehind key (${(error as Error).message}); the write was not queued`);
+    }
+    const value = write.value ? write.value(result, args) : result;
+    await this.writeBehindQueue.write(write, { key, relativeKey, tenant }, value, compiled.where);
   }
 
   private async evict(compiled: CompiledOperations, evict: CompiledEvict, args: unknown[], result: unknown): Promise<void> {
@@ -141,6 +163,11 @@ export class OperationRunner {
     if (cacheables.length && writeThroughs.length) {
       throw new InvalidDecoratorError(where, 'cannot be both @Cacheable (a read) and @WriteThrough (a write)');
     }
+    const writeBehinds = operations.filter((operation) => operation.kind === 'writeBehind');
+    if (writeBehinds.length > 1) throw new InvalidDecoratorError(where, 'has more than one @WriteBehind');
+    if (writeBehinds.length && (cacheables.length || writeThroughs.length)) {
+      throw new InvalidDecoratorError(where, '@WriteBehind cannot be combined with @Cacheable or @WriteThrough on one method');
+    }
     const cacheable = cacheables[0];
     const evicts = operations.filter((operation) => operation.kind === 'evict');
     return {
@@ -159,6 +186,7 @@ export class OperationRunner {
         ttlMs: ttlOf(write.ttl),
         value: write.value as CompiledWriteThrough['value'],
       })),
+      writeBehind: writeBehinds[0] && this.writeBehindQueue.compile(writeBehinds[0], where),
       evictsBefore: evicts.filter((evict) => evict.beforeInvocation).map((evict) => compileEvict(evict, where)),
       evictsAfter: evicts.filter((evict) => !evict.beforeInvocation).map((evict) => compileEvict(evict, where)),
     };

@@ -4,6 +4,7 @@ import type { CacheModuleOptions, CacheThrottlerOptions, RedisConnectionOption }
 import { type Duration, parseDuration } from './duration';
 import { DEFAULT_STORE_GUARD_OPTIONS, type StoreGuardOptions } from '../engine/store-guard';
 import type { CacheStore } from '../stores/cache-store.interface';
+import { type NormalizedWriteBehindOptions, normalizeWriteBehindOptions } from '../write-behind/write-behind.options';
 
 /** Module options after normalisation; every provider of the module injects this, never the raw options. */
 export interface NormalizedCacheOptions {
@@ -18,6 +19,7 @@ export interface NormalizedCacheOptions {
   /** The current tenant, asked on every call; undefined for single-tenant modules. */
   readonly tenant: (() => string | undefined) | undefined;
   readonly throttler: { readonly failClosed: boolean; readonly timeoutMs: number };
+  readonly writeBehind: NormalizedWriteBehindOptions;
 }
 
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*$/;
@@ -35,6 +37,7 @@ const KNOWN_MODULE_FIELDS = new Set([
   'circuitBreaker',
   'formatVersion',
   'tenant',
+  'writeBehind',
 ]);
 
 /** Validates module options once and fills in defaults. Every problem is reported with the option's path. */
@@ -62,6 +65,7 @@ export function normalizeCacheOptions(options: CacheModuleOptions = {}): Normali
     redis: options.redis,
     store: options.store,
     throttler: normalizeThrottler(options.throttler),
+    writeBehind: normalizeWriteBehindOptions(options.writeBehind),
     l1: { maxEntries: positiveInteger(options.l1?.maxEntries, 10_000, 'l1.maxEntries'), maxBytes: positiveInteger(options.l1?.maxBytes, 64 * 1024 * 1024, 'l1.maxBytes') },
     formatVersion: formatVersionOf(options.formatVersion),
     tenant: tenantOf(options.tenant),

@@ -1,0 +1,4 @@
+export { WriteBehindHandler, type WriteBehindFlushFn, type WriteBehindFlushHandler, type WriteBehindWrite } from './write-behind.handler';
+export type { WriteBehindOptions } from './write-behind.options';
+export { WriteBehindFlusher } from './write-behind.flusher';
+export { writeBehindKeys, versionOf } from './write-behind.keys';
