@@ -97,7 +97,9 @@ describe('store failures injected with ChaosStore', () => {
   });
 
   it('failing reads and writes fall back to the loader, then caching resumes when the store heals', async () => {
-    chaos.fail(['get', 'set']);
+    // Every command that reads or writes an entry: plain reads and writes, and the lock script (which reads the entry
+    // it would fill) and leased fills.
+    chaos.fail(['get', 'set', 'acquireLock', 'setIfLeased']);
     await expect(prices.price('c1')).resolves.toMatchObject({ sku: 'c1' });
     await expect(prices.price('c1')).resolves.toMatchObject({ sku: 'c1' });
     expect(prices.loads).toBe(2);

@@ -323,7 +323,15 @@ export class CacheEngine {
     const bytes = policy.sliding
       ? await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), undefined, policy.readTimeoutMs)
       : await this.guard.read('get', (store) => store.get(key), undefined, policy.readTimeoutMs);
-    if (!bytes) return undefined;
+    return this.accept<T>(key, policy, bytes, epoch);
+  }
+
+  /**
+   * Judges stored bytes read at L1 epoch `epoch`: an entry of this cache, of this format version, whose tags are
+   * current. Bad bytes are deleted. A usable entry is kept in L1 when no invalidation arrived since the read began.
+   */
+  private async accept<T>(key: string, policy: ResolvedPolicy, bytes: Buffer | undefined, epoch: number): Promise<ReadEntry<T> | undefined> {
+    if (!bytes || this.repairs.covers(key)) return undefined;
     try {
       if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {
         throw new DecodeError(policy.codec.name, `entry of ${bytes.length} bytes exceeds maxBytes (${policy.maxBytes})`);
@@ -443,12 +451,26 @@ export class CacheEngine {
     const { key, policy } = request;
     const lease: Lease = { leaseKey: leaseKeyOf(key), token: randomUUID() };
     const deadline = Date.now() + lock.waitMs;
+    // A fill takes the lock only while the entry is absent, in one step, so it never loads what another process has
+    // just filled (and needs no second read). A refresh replaces an entry that exists, so it takes the lock plainly.
+    let unlessFilled = stale === undefined;
     for (;;) {
-      const attempt = await this.guard.write('acquireLock', (store) => store.acquireLock(lease.leaseKey, lease.token, lock.ttlMs), undefined);
+      const epoch = this.l1Epoch;
+      const attempt = await this.guard.write(
+        'acquireLock',
+        (store) => store.acquireLock(lease.leaseKey, lease.token, lock.ttlMs, unlessFilled ? key : undefined),
+        undefined,
+      );
       if (!attempt) return this.loadAndStore(request, undefined); // store unreachable: no lock to be had
       if (attempt.acquired) {
         onLease(lease);
-        return this.loadHoldingLease(request, lease, lock.ttlMs, stale);
+        return this.loadHoldingLease(request, lease, lock.ttlMs, stale, unlessFilled);
+      }
+      if ('existing' in attempt) {
+        const landed = this.freshFlight(await this.accept<T>(key, policy, attempt.existing, epoch), policy);
+        if (landed) return landed;
+        unlessFilled = false; // an entry that is not fresh (or not usable) is ours to replace
+        continue;
       }
       if (!waitForOthers) return staleFlight(stale);
 
@@ -471,7 +493,13 @@ export class CacheEngine {
     return stale ? staleFlight(stale) : this.loadAndStore(request, undefined);
   }
 
-  private async loadHoldingLease<T>(request: LoadRequest<T>, lease: Lease, leaseTtlMs: number, replacing: ReadEntry<T> | undefined): Promise<Flight> {
+  private async loadHoldingLease<T>(
+    request: LoadRequest<T>,
+    lease: Lease,
+    leaseTtlMs: number,
+    replacing: ReadEntry<T> | undefined,
+    knownEmpty = false,
+  ): Promise<Flight> {
     const { key, policy } = request;
     const { leaseKey, token } = lease;
     // Renew the lease while the loader runs, so a slow loader keeps it and a crashed process loses it within one TTL.
@@ -480,9 +508,10 @@ export class CacheEngine {
     }, Math.max(5, Math.floor(leaseTtlMs / 3)));
     renewal.unref();
     try {
-      // Another process may have filled the key between our miss and our lock. An early (XFetch) refresh finds the
-      // still-fresh entry it was started to replace: that is not a new fill, so it loads anyway.
-      const landed = await this.readFresh<T>(key, policy);
+      // Another process may have filled the key between our miss and our lock (unless the lock was taken only because
+      // the entry was absent). An early (XFetch) refresh finds the still-fresh entry it was started to replace: that
+      // is not a new fill, so it loads anyway.
+      const landed = knownEmpty ? undefined : await this.readFresh<T>(key, policy);
       if (landed && !(replacing && landed.bytes?.equals(replacing.bytes))) return landed;
       const flight = await this.loadAndStore(request, lease);
       if (flight.bytes) this.announceFill(key);
@@ -495,7 +524,11 @@ export class CacheEngine {
   }
 
   private async readFresh<T>(key: string, policy: ResolvedPolicy): Promise<Flight | undefined> {
-    const entry = await this.read<T>(key, policy);
+    return this.freshFlight(await this.read<T>(key, policy), policy);
+  }
+
+  /** A flight answered by `entry` when it is fresh. */
+  private freshFlight(entry: ReadEntry | undefined, policy: ResolvedPolicy): Flight | undefined {
     if (!entry || judgeFreshness(entry, policy, Date.now(), () => 0) !== 'fresh') return undefined;
     return { value: entry.value, bytes: entry.bytes, status: 'HIT' };
   }

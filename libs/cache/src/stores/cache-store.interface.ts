@@ -26,9 +26,11 @@ export interface CacheStore {
   getAndExtend(key: string, ttlMs: number): Promise<Buffer | undefined>;
   /**
    * Takes the lock `key` for `ttlMs` if nobody holds it. Resolves to `{ acquired: true }`, or to the holder's
-   * remaining lock time so a waiter knows how long a crashed holder can delay it at most.
+   * remaining lock time so a waiter knows how long a crashed holder can delay it at most. With `unlessKey` (a key of
+   * the lock's slot) the lock is not taken when that key exists, and its bytes come back instead, in the same atomic
+   * step: a loader never starts for an entry another process has just filled.
    */
-  acquireLock(key: string, token: string, ttlMs: number): Promise<LockAttempt>;
+  acquireLock(key: string, token: string, ttlMs: number, unlessKey?: string): Promise<LockAttempt>;
   /** Extends the lock only if `token` still holds it. */
   extendLock(key: string, token: string, ttlMs: number): Promise<boolean>;
   /** Releases the lock only if `token` still holds it (a holder whose lock expired never frees another's). */
@@ -47,4 +49,7 @@ export interface CacheStore {
 }
 
 /** Outcome of {@link CacheStore.acquireLock}. */
-export type LockAttempt = { readonly acquired: true } | { readonly acquired: false; readonly remainingMs: number };
+export type LockAttempt =
+  | { readonly acquired: true }
+  | { readonly acquired: false; readonly remainingMs: number }
+  | { readonly acquired: false; readonly existing: Buffer };

@@ -88,7 +88,9 @@ export class MemoryStore implements CacheStore {
     return value;
   }
 
-  async acquireLock(key: string, token: string, ttlMs: number): Promise<LockAttempt> {
+  async acquireLock(key: string, token: string, ttlMs: number, unlessKey?: string): Promise<LockAttempt> {
+    const existing = unlessKey === undefined ? undefined : this.entries.get(unlessKey);
+    if (existing) return { acquired: false, existing };
     const now = Date.now();
     const held = this.locks.get(key);
     if (held && held.expiresAt > now) return { acquired: false, remainingMs: held.expiresAt - now };

@@ -13,9 +13,13 @@ export interface RedisStoreOptions {
  */
 const LOCK_SCRIPTS = {
   cacheLockAcquire: {
-    numberOfKeys: 1,
-    lua: `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
-return redis.call('PTTL', KEYS[1])`,
+    numberOfKeys: 2,
+    lua: `if ARGV[3] == '1' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then return {0, existing} end
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
+return {redis.call('PTTL', KEYS[1])}`,
   },
   cacheLockExtend: {
     numberOfKeys: 1,
@@ -38,6 +42,9 @@ return 1`,
 
 type LockCommands = {
   [name in keyof typeof LOCK_SCRIPTS]: (...keysAndArgs: Array<string | number | Buffer>) => Promise<number>;
+} & {
+  /** ioredis' Buffer-replying variant of the acquire script (bulk replies as Buffers). */
+  cacheLockAcquireBuffer: (...keysAndArgs: Array<string | number | Buffer>) => Promise<unknown>;
 };
 
 /**
@@ -111,8 +118,15 @@ export class RedisStore implements CacheStore {
     return (await this.client.getexBuffer(key, 'PX', Math.max(1, Math.ceil(ttlMs)))) ?? undefined;
   }
 
-  async acquireLock(key: string, token: string, ttlMs: number): Promise<LockAttempt> {
-    const result = await this.scripts.cacheLockAcquire(key, token, Math.max(1, Math.ceil(ttlMs)));
+  async acquireLock(key: string, token: string, ttlMs: number, unlessKey?: string): Promise<LockAttempt> {
+    const [result, existing] = (await this.scripts.cacheLockAcquireBuffer(
+      key,
+      unlessKey ?? key,
+      token,
+      Math.max(1, Math.ceil(ttlMs)),
+      unlessKey === undefined ? '0' : '1',
+    )) as unknown as [number, Buffer?];
+    if (existing) return { acquired: false, existing };
     // -2: the lock expired between SET and PTTL; the caller simply tries again.
     return result === -1 ? { acquired: true } : { acquired: false, remainingMs: Math.max(0, result) };
   }

@@ -1,4 +1,4 @@
-import type { CacheStore } from '@app/cache';
+import { type CacheStore, leaseKeyOf } from '@app/cache';
 import { sleep } from './redis';
 
 /** How the contract suite gets a store and a key prefix no other test uses. */
@@ -150,6 +150,54 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       const keys = [key('sp ace'), key('new\nline'), key('ünï—код'), key('sp')];
       await Promise.all(keys.map((k, i) => store.set(k, bytes(String(i)), 60_000)));
       for (const [i, k] of keys.entries()) expect((await store.get(k))?.toString()).toBe(String(i));
+    });
+
+    it('a lock is held by one token at a time; only its holder extends or releases it', async () => {
+      const lock = leaseKeyOf(key('lock-a'));
+      await expect(store.acquireLock(lock, 'one', 5_000)).resolves.toEqual({ acquired: true });
+      const second = await store.acquireLock(lock, 'two', 5_000);
+      expect(second).toMatchObject({ acquired: false });
+      expect((second as { remainingMs: number }).remainingMs).toBeGreaterThan(4_000);
+      await expect(store.extendLock(lock, 'two', 5_000)).resolves.toBe(false);
+      await expect(store.releaseLock(lock, 'two')).resolves.toBe(false);
+      await expect(store.extendLock(lock, 'one', 5_000)).resolves.toBe(true);
+      await expect(store.releaseLock(lock, 'one')).resolves.toBe(true);
+      await expect(store.acquireLock(lock, 'two', 5_000)).resolves.toEqual({ acquired: true });
+      await store.releaseLock(lock, 'two');
+    });
+
+    it('acquireLock with unlessKey hands back an existing entry instead of taking the lock', async () => {
+      const entry = key('lock-b');
+      const lock = leaseKeyOf(entry);
+      await store.set(entry, bytes('filled'), 60_000);
+      const attempt = await store.acquireLock(lock, 'one', 5_000, entry);
+      expect(attempt.acquired).toBe(false);
+      expect((attempt as { existing: Buffer }).existing.toString()).toBe('filled');
+      await store.delete([entry]);
+      await expect(store.acquireLock(lock, 'one', 5_000, entry)).resolves.toEqual({ acquired: true });
+      await store.releaseLock(lock, 'one');
+    });
+
+    it('setIfLeased stores only while the lease is held, and a delete of the lease key revokes it', async () => {
+      const entry = key('lease-a');
+      const lease = leaseKeyOf(entry);
+      await store.grantLease(lease, 'reader', 5_000);
+      await expect(store.setIfLeased(entry, lease, 'other', bytes('x'), 60_000)).resolves.toBe(false);
+      await expect(store.setIfLeased(entry, lease, 'reader', bytes('v1'), 60_000)).resolves.toBe(true);
+      expect((await store.get(entry))?.toString()).toBe('v1');
+      await store.grantLease(lease, 'late-reader', 5_000);
+      await store.delete([entry, lease]); // a writer's eviction
+      await expect(store.setIfLeased(entry, lease, 'late-reader', bytes('stale'), 60_000)).resolves.toBe(false);
+      await expect(store.get(entry)).resolves.toBeUndefined();
+    });
+
+    it('getMany reads keys in order and increment counts from zero (same-slot keys, as the contract asks)', async () => {
+      const a = key('{counters}:a');
+      const b = key('{counters}:b');
+      await expect(store.increment([a, b, a])).resolves.toEqual([1, 1, 2]);
+      const [first, second, absent] = await store.getMany([a, b, key('{counters}:absent')]);
+      expect([first?.toString(), second?.toString(), absent]).toEqual(['2', '1', undefined]);
+      await store.delete([a, b]);
     });
   });
 }
