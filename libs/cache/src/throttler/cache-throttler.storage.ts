@@ -74,7 +74,8 @@ export class CacheThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     }
     return {
       totalHits: decision.hits,
-      timeToExpire: seconds(decision.resetMs || ttl),
+      // The oldest hit leaves the window within `ttl`; clamp so a clock step between two reads cannot report more.
+      timeToExpire: seconds(Math.min(decision.resetMs || ttl, ttl)),
       isBlocked: !decision.allowed,
       timeToBlockExpire: decision.allowed ? 0 : Math.max(1, seconds(decision.retryMs)),
     };
