@@ -74,8 +74,9 @@ export class CacheThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     }
     return {
       totalHits: decision.hits,
-      // The oldest hit leaves the window within `ttl`; clamp so a clock step between two reads cannot report more.
-      timeToExpire: seconds(Math.min(decision.resetMs || ttl, ttl)),
+      // The oldest hit leaves the window within `ttl`: clamp, so a clock step between two reads cannot report more
+      // (or nothing, for a reset already due).
+      timeToExpire: seconds(decision.resetMs > 0 ? Math.min(decision.resetMs, ttl) : ttl),
       isBlocked: !decision.allowed,
       timeToBlockExpire: decision.allowed ? 0 : Math.max(1, seconds(decision.retryMs)),
     };
