@@ -131,9 +131,7 @@ export class CacheEngine {
     bus.onMessage(({ message, ownMessage }) => {
       if (message.kind !== 'invalidate' || ownMessage) return;
       if (message.tags?.length) this.dropAllFromL1();
-      this.dropFromL1(message.keys, message.prefixes);
-      for (const key of message.keys) this.flights.delete(key);
-      for (const key of this.flights.keys()) if (message.prefixes.some((prefix) => key.startsWith(prefix))) this.flights.delete(key);
+      this.forgetLocally(message.keys, message.prefixes);
       const tags = message.tags?.length ? message.tags : undefined;
       events.emit('invalidation', { keys: message.keys, prefixes: message.prefixes, tags, origin: 'remote' });
     });
@@ -248,11 +246,7 @@ export class CacheEngine {
   /** Deletes keys. Resolves to false when the store could not be reached. */
   async delete(keys: readonly string[]): Promise<boolean> {
     if (keys.length === 0) return true;
-    for (const key of keys) {
-      this.failSafe.delete(key);
-      this.flights.delete(key);
-    }
-    this.dropFromL1(keys, []);
+    this.forgetLocally(keys, []);
     const withLeases = [...keys, ...keys.map(leaseKeyOf)];
     const deleted = await this.guard.write('delete', (store) => store.delete(withLeases).then(() => true), false);
     if (deleted) this.repairs.settled(keys);
@@ -263,9 +257,7 @@ export class CacheEngine {
 
   /** Deletes every key that starts with `prefix` (SCAN + UNLINK in batches). Resolves to the count, or -1 on failure. */
   async deleteByPrefix(prefix: string): Promise<number> {
-    for (const key of this.failSafe.keys()) if (key.startsWith(prefix)) this.failSafe.delete(key);
-    for (const key of this.flights.keys()) if (key.startsWith(prefix)) this.flights.delete(key);
-    this.dropFromL1([], [prefix]);
+    this.forgetLocally([], [prefix]);
     const deleted = await this.guard.write('deleteByPrefix', (store) => store.deleteByPrefix(prefix), -1);
     if (deleted < 0) this.repairs.add({ prefixes: [prefix] });
     this.announceInvalidation([], [prefix]);
@@ -669,6 +661,23 @@ export class CacheEngine {
   private keepInL1(key: string, policy: ResolvedPolicy, entry: { bytes: Buffer; freshUntil: number }): void {
     const ttlMs = Math.min(entry.freshUntil - Date.now(), policy.l1?.ttlMs ?? Number.POSITIVE_INFINITY);
     if (ttlMs >= 1) void this.l1.set(key, entry.bytes, ttlMs);
+  }
+
+  /**
+   * Forgets what this process holds of these keys and of every key under these prefixes: fail-safe reuse of an old
+   * value, loads under way (later callers start new ones) and L1 copies.
+   */
+  private forgetLocally(keys: readonly string[], prefixes: readonly string[]): void {
+    for (const key of keys) {
+      this.failSafe.delete(key);
+      this.flights.delete(key);
+    }
+    if (prefixes.length > 0) {
+      const covered = (key: string) => prefixes.some((prefix) => key.startsWith(prefix));
+      for (const key of this.failSafe.keys()) if (covered(key)) this.failSafe.delete(key);
+      for (const key of this.flights.keys()) if (covered(key)) this.flights.delete(key);
+    }
+    this.dropFromL1(keys, prefixes);
   }
 
   private dropAllFromL1(): void {
