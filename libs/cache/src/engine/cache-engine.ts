@@ -14,6 +14,7 @@ import { CacheEvents } from './cache-events';
 import { FillWaiters } from './fill-waiters';
 import { type PendingRepairs, RepairQueue } from './repair-queue';
 import { OnceLogger } from './once-logger';
+import { ReadBatcher, STORE_UNREACHABLE } from './read-batcher';
 import { judgeFreshness, staleRetentionMs } from './freshness';
 import { StoreGuard } from './store-guard';
 
@@ -108,6 +109,7 @@ interface Flight {
 export class CacheEngine {
   private readonly logger = new OnceLogger('Cache');
   private readonly guard: StoreGuard;
+  private readonly reads: ReadBatcher;
   private readonly waiters: FillWaiters;
   private readonly flights = new Map<string, InFlight>();
   /** Keys whose loader just failed and whose grace value is reused until the back-off ends. */
@@ -126,6 +128,7 @@ export class CacheEngine {
     private readonly events: CacheEvents,
   ) {
     this.guard = new StoreGuard(store, this.logger, options.storeGuard, events);
+    this.reads = new ReadBatcher(this.guard);
     this.waiters = new FillWaiters(bus);
     this.l1 = new MemoryStore(options.l1);
     bus.onMessage(({ message, ownMessage }) => {
@@ -314,8 +317,8 @@ export class CacheEngine {
     const epoch = this.l1Epoch;
     const bytes = policy.sliding
       ? await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), undefined, policy.readTimeoutMs)
-      : await this.guard.read('get', (store) => store.get(key), undefined, policy.readTimeoutMs);
-    return this.accept<T>(key, policy, bytes, epoch);
+      : await this.reads.read(key, policy.readTimeoutMs ?? this.options.storeGuard.readTimeoutMs);
+    return bytes === STORE_UNREACHABLE ? undefined : this.accept<T>(key, policy, bytes, epoch);
   }
 
   /**
@@ -328,7 +331,8 @@ export class CacheEngine {
       if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {
         throw new DecodeError(policy.codec.name, `entry of ${bytes.length} bytes exceeds maxBytes (${policy.maxBytes})`);
       }
-      const entry = { ...decodeEntry<T>(policy.codec, bytes), bytes };
+      const { value, freshUntil, loadMs, tags, formatVersion } = decodeEntry<T>(policy.codec, bytes);
+      const entry: ReadEntry<T> = { value, freshUntil, loadMs, tags, formatVersion, bytes };
       // Another deploy's shape: a miss, replaced by the next fill (not deleted: that deploy may still be reading it).
       if (entry.formatVersion !== this.options.formatVersion) return undefined;
       if (entry.tags && (Object.keys(entry.tags).some((tag) => this.repairs.coversTag(tag)) || !(await this.tagsUnchanged(entry.tags)))) {
@@ -362,8 +366,9 @@ export class CacheEngine {
   }
 
   /** Whether a lease is still held (true as well when the store cannot tell: joining is then the fail-open choice). */
-  private leaseStillHeld(lease: Lease): Promise<boolean> {
-    return this.guard.read('checkLease', (store) => store.get(lease.leaseKey).then((held) => held?.toString() === lease.token), true);
+  private async leaseStillHeld(lease: Lease): Promise<boolean> {
+    const held = await this.reads.read(lease.leaseKey, this.options.storeGuard.readTimeoutMs);
+    return held === STORE_UNREACHABLE || held?.toString() === lease.token;
   }
 
   private startFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, waitForOthers: boolean): Promise<Flight> {
@@ -565,8 +570,10 @@ export class CacheEngine {
 
   /** Tag counters (0 where never bumped), or undefined when the store could not be read. */
   private async readTagCounters(keys: readonly string[]): Promise<number[] | undefined> {
-    const values = await this.guard.read('getTagVersions', (store) => store.getMany(keys), undefined);
-    return values?.map((value) => (value ? Number(value.toString()) : 0));
+    const timeoutMs = this.options.storeGuard.readTimeoutMs;
+    const values = await Promise.all(keys.map((key) => this.reads.read(key, timeoutMs)));
+    if (values.includes(STORE_UNREACHABLE)) return undefined;
+    return values.map((value) => (value ? Number(value.toString()) : 0));
   }
 
   /** Starts a refresh that no caller waits for; skipped when a load of the key is already under way anywhere. */

@@ -50,14 +50,8 @@ export function decodeEntry<T>(codec: CacheCodec, bytes: Buffer): CacheEntry<T> 
     throw new DecodeError(codec.name, error);
   }
   if (!isEnvelope(envelope)) throw new DecodeError(codec.name, 'not an entry written by this cache');
-  const entry: { -readonly [field in keyof CacheEntry<T>]: CacheEntry<T>[field] } = {
-    value: envelope.v as T,
-    freshUntil: envelope.f,
-    loadMs: envelope.l,
-  };
-  if (envelope.g) entry.tags = envelope.g;
-  if (envelope.x !== undefined) entry.formatVersion = envelope.x;
-  return entry;
+  // One object shape for every entry (absent fields undefined), so the engine's hot path stays monomorphic.
+  return { value: envelope.v as T, freshUntil: envelope.f, loadMs: envelope.l, tags: envelope.g, formatVersion: envelope.x };
 }
 
 function isEnvelope(candidate: unknown): candidate is EncodedEnvelope {

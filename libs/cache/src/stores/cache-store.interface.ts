@@ -10,8 +10,8 @@ export interface CacheStore {
   /** Stores bytes under a key for `ttlMs` milliseconds (at least 1). */
   set(key: string, value: Buffer, ttlMs: number): Promise<void>;
   /**
-   * The bytes of several keys, in order (undefined where absent). Callers only pass keys of one hash slot, so one
-   * MGET serves them on a Cluster too.
+   * The bytes of several keys, in order (undefined where absent). Keys may live in different hash slots: on a Cluster
+   * the store sends one MGET per slot.
    */
   getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>>;
   /** Adds one to the counter under each key (created at 0), in order; resolves to the new values. Same-slot keys. */

@@ -1,3 +1,4 @@
+import clusterKeySlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import type { CacheStore, LockAttempt } from './cache-store.interface';
 
@@ -49,7 +50,7 @@ type LockCommands = {
 
 /**
  * The Redis tier: the only place that issues cache commands to Redis. Works on a single node, Sentinel and Cluster
- * (multi-key commands are only sent where all keys share a slot, i.e. never on a Cluster).
+ * (multi-key commands are only sent with keys of one slot).
  */
 export class RedisStore implements CacheStore {
   readonly name = 'redis';
@@ -75,7 +76,16 @@ export class RedisStore implements CacheStore {
 
   async getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
     if (keys.length === 0) return [];
-    return (await this.client.mgetBuffer(...keys)).map((value) => value ?? undefined);
+    if (!this.client.isCluster) return (await this.client.mgetBuffer(...keys)).map((value) => value ?? undefined);
+    // MGET on a Cluster takes keys of one slot only: one MGET per slot, sent concurrently, answers put back in order.
+    const values = new Array<Buffer | undefined>(keys.length);
+    await Promise.all(
+      positionsBySlot(keys).map(async (positions) => {
+        const replies = await this.client.mgetBuffer(...positions.map((position) => keys[position]));
+        positions.forEach((position, index) => (values[position] = replies[index] ?? undefined));
+      }),
+    );
+    return values;
   }
 
   async increment(keys: readonly string[]): Promise<number[]> {
@@ -96,8 +106,8 @@ export class RedisStore implements CacheStore {
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
     if (!this.client.isCluster) return (this.client as Redis).unlink(...keys);
-    // Keys of a Cluster live in different slots: one UNLINK each, which auto-pipelining batches per node.
-    const counts = await Promise.all(keys.map((key) => this.client.unlink(key)));
+    // UNLINK on a Cluster takes keys of one slot only: one per slot, sent concurrently.
+    const counts = await Promise.all(positionsBySlot(keys).map((positions) => this.client.unlink(...positions.map((position) => keys[position]))));
     return counts.reduce((sum, count) => sum + count, 0);
   }
 
@@ -168,6 +178,18 @@ export class RedisStore implements CacheStore {
     } while (cursor !== '0');
     return deleted;
   }
+}
+
+/** The positions of `keys` grouped by Cluster hash slot, so each group can share one multi-key command. */
+function positionsBySlot(keys: readonly string[]): number[][] {
+  const groups = new Map<number, number[]>();
+  keys.forEach((key, position) => {
+    const slot = clusterKeySlot(key);
+    const group = groups.get(slot);
+    if (group) group.push(position);
+    else groups.set(slot, [position]);
+  });
+  return [...groups.values()];
 }
 
 /** Escapes the characters SCAN MATCH treats as a pattern, so a prefix matches only itself. */

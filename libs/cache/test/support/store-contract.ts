@@ -199,5 +199,13 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       expect([first?.toString(), second?.toString(), absent]).toEqual(['2', '1', undefined]);
       await store.delete([a, b]);
     });
+
+    it('getMany reads keys of different slots in order (one MGET per slot on a Cluster)', async () => {
+      const names = Array.from({ length: 24 }, (_, index) => key(`spread:${index}`));
+      await Promise.all(names.filter((_, index) => index % 3 !== 0).map((name) => store.set(name, bytes(name), 60_000)));
+      const values = await store.getMany([...names, names[1]]);
+      expect(values.map((value) => value?.toString())).toEqual([...names.map((name, index) => (index % 3 === 0 ? undefined : name)), names[1]]);
+      await store.delete(names);
+    });
   });
 }

@@ -1,0 +1,68 @@
+import type { StoreGuard } from './store-guard';
+
+/**
+ * Coalesces the store reads that start close together into one round trip: every distinct key is asked for once
+ * (one GET, or one MGET for many keys), and all callers of a key share its bytes (each decodes its own copy).
+ * A thousand callers of a cold key cost one GET before they join one load; a hundred callers of a hundred hot keys
+ * cost one MGET instead of a hundred commands, each with its own syscall and parse.
+ *
+ * Why this keeps read-after-write: a batch is sent after every read in it started (it is sent once the current
+ * pass of the event loop has run, and no read joins a batch already sent). Its reply is therefore at least as new as
+ * any write acknowledged before any of its reads started, here or in another process: joining a batch never returns
+ * a value older than the caller would have read alone.
+ */
+/** What a read resolves to when the store could not answer (down, too slow, or skipped by the open breaker). */
+export const STORE_UNREACHABLE = Symbol('store unreachable');
+
+/** The bytes of a key, undefined when it is absent, or {@link STORE_UNREACHABLE}. */
+export type ReadReply = Buffer | undefined | typeof STORE_UNREACHABLE;
+
+export class ReadBatcher {
+  /** Batches still open, by read timeout (policies may set their own), each mapping a key to its callers' reply. */
+  private readonly open = new Map<number, Map<string, PendingRead>>();
+
+  constructor(private readonly guard: StoreGuard) {}
+
+  /** The bytes of `key` (undefined when absent), or {@link STORE_UNREACHABLE} when no answer came within `timeoutMs`. */
+  read(key: string, timeoutMs: number): Promise<ReadReply> {
+    let batch = this.open.get(timeoutMs);
+    if (!batch) {
+      batch = new Map();
+      this.open.set(timeoutMs, batch);
+      // setImmediate, not nextTick: the requests that arrived in one poll of the event loop (one per socket
+      // callback) share the batch, and their reads still start before it is sent.
+      setImmediate(() => this.send(timeoutMs));
+    }
+    let pending = batch.get(key);
+    if (!pending) {
+      pending = new PendingRead();
+      batch.set(key, pending);
+    }
+    return pending.promise;
+  }
+
+  private send(timeoutMs: number): void {
+    const batch = this.open.get(timeoutMs);
+    if (!batch) return;
+    this.open.delete(timeoutMs);
+    if (batch.size === 1) {
+      const [[key, pending]] = batch;
+      void this.guard.read('get', (store) => store.get(key), STORE_UNREACHABLE, timeoutMs).then((bytes) => pending.resolve(bytes));
+      return;
+    }
+    const keys = [...batch.keys()];
+    void this.guard.read('getMany', (store) => store.getMany(keys), STORE_UNREACHABLE, timeoutMs).then((values) => {
+      for (let index = 0; index < keys.length; index++) batch.get(keys[index])!.resolve(values === STORE_UNREACHABLE ? values : values[index]);
+    });
+  }
+}
+
+/** The reply every caller of one key in a batch waits for. */
+class PendingRead {
+  readonly promise: Promise<ReadReply>;
+  resolve!: (reply: ReadReply) => void;
+
+  constructor() {
+    this.promise = new Promise((resolve) => (this.resolve = resolve));
+  }
+}
