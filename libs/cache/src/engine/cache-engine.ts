@@ -197,6 +197,8 @@ export class CacheEngine {
     const backedOff = this.failSafe.get(key);
     if (backedOff) return { value: this.decode<T>(backedOff.bytes, policy), status: 'STALE' };
     const entry = await this.read<T>(key, policy);
+    // The store did not answer: one load in this process, nothing taken or written (each would wait out its timeout).
+    if (entry === STORE_UNREACHABLE) return this.joinFlight(request, undefined, 'store-unreachable');
     if (entry) {
       switch (judgeFreshness(entry, policy, Date.now())) {
         case 'fresh':
@@ -208,12 +210,12 @@ export class CacheEngine {
           this.refreshInBackground(request, entry, 'revalidate');
           return { value: entry.value, status: 'STALE' };
         case 'grace':
-          return this.joinFlight(request, entry);
+          return this.joinFlight(request, entry, 'wait');
         case 'expired':
           break;
       }
     }
-    return this.joinFlight(request, undefined);
+    return this.joinFlight(request, undefined, 'wait');
   }
 
   /** Reports how a store-tier lookup ended, for metrics and subscribers. */
@@ -231,7 +233,7 @@ export class CacheEngine {
   async get<T>(key: string, policy: ResolvedPolicy): Promise<T | undefined> {
     if (!policy.cache) return undefined;
     const entry = await this.read<T>(key, policy);
-    return entry && judgeFreshness(entry, policy, Date.now(), () => 0) === 'fresh' ? entry.value : undefined;
+    return entry && entry !== STORE_UNREACHABLE && judgeFreshness(entry, policy, Date.now(), () => 0) === 'fresh' ? entry.value : undefined;
   }
 
   /**
@@ -312,13 +314,15 @@ export class CacheEngine {
     return this.guard.read('remainingTtl', (store) => store.remainingTtl(key), undefined);
   }
 
-  private async read<T>(key: string, policy: ResolvedPolicy): Promise<ReadEntry<T> | undefined> {
+  /** The usable entry of `key`, undefined when there is none, or STORE_UNREACHABLE when the store did not answer. */
+  private async read<T>(key: string, policy: ResolvedPolicy): Promise<ReadEntry<T> | undefined | typeof STORE_UNREACHABLE> {
     if (this.repairs.covers(key)) return undefined; // may hold what an unrepaired change meant to replace
     const epoch = this.l1Epoch;
     const bytes = policy.sliding
-      ? await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), undefined, policy.readTimeoutMs)
+      ? await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), STORE_UNREACHABLE, policy.readTimeoutMs)
       : await this.reads.read(key, policy.readTimeoutMs ?? this.options.storeGuard.readTimeoutMs);
-    return bytes === STORE_UNREACHABLE ? undefined : this.accept<T>(key, policy, bytes, epoch);
+    if (bytes === undefined || bytes === STORE_UNREACHABLE) return bytes;
+    return this.accept<T>(key, policy, bytes, epoch);
   }
 
   /**
@@ -353,7 +357,7 @@ export class CacheEngine {
    * whose lease was revoked (the key was deleted or written since it started, possibly by another instance whose bus
    * message has not arrived yet) is not joined: its value may predate the change this caller started after.
    */
-  private async joinFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined): Promise<CacheResult<T>> {
+  private async joinFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, mode: FillMode): Promise<CacheResult<T>> {
     const { key } = request;
     let flight = this.flights.get(key);
     if (flight?.lease && !(await this.leaseStillHeld(flight.lease))) {
@@ -361,7 +365,7 @@ export class CacheEngine {
       flight = this.flights.get(key);
     }
     const leader = !flight;
-    const promise = flight ? flight.promise : this.startFlight(request, stale, true);
+    const promise = flight ? flight.promise : this.startFlight(request, stale, mode);
     return this.awaitFlight<T>(key, promise, leader, request.policy, stale);
   }
 
@@ -371,10 +375,10 @@ export class CacheEngine {
     return held === STORE_UNREACHABLE || held?.toString() === lease.token;
   }
 
-  private startFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, waitForOthers: boolean): Promise<Flight> {
+  private startFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, mode: FillMode): Promise<Flight> {
     const { key } = request;
     const flight = {} as { promise: Promise<Flight>; lease?: Lease };
-    flight.promise = this.fill(request, stale, waitForOthers, (lease) => (flight.lease = lease));
+    flight.promise = this.fill(request, stale, mode, (lease) => (flight.lease = lease));
     this.flights.set(key, flight);
     const settle = () => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
@@ -391,13 +395,15 @@ export class CacheEngine {
     policy: ResolvedPolicy,
     stale: ReadEntry<T> | undefined,
   ): Promise<CacheResult<T>> {
+    const softMs = stale ? policy.softTimeoutMs : undefined;
+    if (softMs === undefined && policy.hardTimeoutMs === undefined) return this.answer<T>(await flight, leader, policy);
     const timers: NodeJS.Timeout[] = [];
     const after = <R>(ms: number | undefined, outcome: R) =>
       ms === undefined ? [] : [new Promise<R>((resolve) => timers.push(setTimeout(() => resolve(outcome), ms)))];
     try {
       const outcome = await Promise.race([
         flight,
-        ...after(stale ? policy.softTimeoutMs : undefined, 'soft' as const),
+        ...after(softMs, 'soft' as const),
         ...after(policy.hardTimeoutMs, 'hard' as const),
       ]);
       if (outcome === 'soft') return { value: stale!.value, status: 'STALE' };
@@ -405,26 +411,27 @@ export class CacheEngine {
         if (stale && this.withinGrace(stale, policy)) return { value: stale.value, status: 'STALE' };
         throw new LoaderTimeoutError(key, policy.hardTimeoutMs!);
       }
-      const value = leader ? outcome.value : outcome.bytes ? this.decode<T>(outcome.bytes, policy) : cloneForCaller(outcome.value);
-      return { value: value as T, status: outcome.status };
+      return this.answer<T>(outcome, leader, policy);
     } finally {
       for (const timer of timers) clearTimeout(timer);
     }
   }
 
+  /** One caller's result of a flight: the leader takes the loaded value, every other caller its own copy. */
+  private answer<T>(flight: Flight, leader: boolean, policy: ResolvedPolicy): CacheResult<T> {
+    const value = leader ? flight.value : flight.bytes ? this.decode<T>(flight.bytes, policy) : cloneForCaller(flight.value);
+    return { value: value as T, status: flight.status };
+  }
+
   /**
    * One load of `key`: under the distributed lock when the policy has one, with grace as the fall-back when the
-   * loader fails. `waitForOthers` false (background refresh) gives up at once when another process holds the lock.
+   * loader fails. See {@link FillMode}.
    */
-  private async fill<T>(
-    request: LoadRequest<T>,
-    stale: ReadEntry<T> | undefined,
-    waitForOthers: boolean,
-    onLease: (lease: Lease) => void,
-  ): Promise<Flight> {
+  private async fill<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, mode: FillMode, onLease: (lease: Lease) => void): Promise<Flight> {
     const { policy } = request;
     try {
-      if (policy.lock) return await this.loadUnderLock(request, policy.lock, stale, waitForOthers, onLease);
+      if (mode === 'store-unreachable') return await this.loadAndStore(request, undefined);
+      if (policy.lock) return await this.loadUnderLock(request, policy.lock, stale, mode === 'wait', onLease);
       const lease: Lease = { leaseKey: leaseKeyOf(request.key), token: randomUUID() };
       const granted = await this.guard.write('grantLease', (store) => store.grantLease(lease.leaseKey, lease.token, LEASE_TTL_MS).then(() => true), false);
       if (!granted) return await this.loadAndStore(request, undefined);
@@ -525,8 +532,8 @@ export class CacheEngine {
   }
 
   /** A flight answered by `entry` when it is fresh. */
-  private freshFlight(entry: ReadEntry | undefined, policy: ResolvedPolicy): Flight | undefined {
-    if (!entry || judgeFreshness(entry, policy, Date.now(), () => 0) !== 'fresh') return undefined;
+  private freshFlight(entry: ReadEntry | undefined | typeof STORE_UNREACHABLE, policy: ResolvedPolicy): Flight | undefined {
+    if (!entry || entry === STORE_UNREACHABLE || judgeFreshness(entry, policy, Date.now(), () => 0) !== 'fresh') return undefined;
     return { value: entry.value, bytes: entry.bytes, status: 'HIT' };
   }
 
@@ -581,7 +588,7 @@ export class CacheEngine {
     if (this.flights.has(request.key)) return;
     const { policy } = request;
     this.events.emit('refresh', { policy: policy.name, key: request.key, reason });
-    this.startFlight(request, entry, false).catch((error: Error) => {
+    this.startFlight(request, entry, 'no-wait').catch((error: Error) => {
       this.logger.warnOnce(`refresh:${policy.name}`, `policy "${policy.name}": background refresh failed (${error.message}); the stale value stays until it expires`);
     });
   }
@@ -718,6 +725,13 @@ export function withJitter(ttlMs: number, jitter: number): number {
   if (jitter === 0) return ttlMs;
   return Math.max(1, Math.round(ttlMs * (1 + jitter * (2 * Math.random() - 1))));
 }
+
+/**
+ * How a fill goes about it: `wait` for another process's load of the key (a caller's fill), `no-wait` (a background
+ * refresh stands down when another process is loading), or `store-unreachable` (the read found no store: load once
+ * in this process, take no lock and write nothing, since each would only wait out its own timeout).
+ */
+type FillMode = 'wait' | 'no-wait' | 'store-unreachable';
 
 /** A flight answered by a stale entry (or by nothing, for a background refresh that stood down). */
 function staleFlight(entry: ReadEntry | undefined): Flight {

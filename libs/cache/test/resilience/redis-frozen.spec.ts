@@ -105,7 +105,9 @@ describe('resilience: redis-server frozen (SIGSTOP) under load, then thawed (SIG
     expect(before.hits).toBeGreaterThan(0);
     expect(outage.calls).toBeGreaterThan(100);
     expect(outage.p99).toBeLessThanOrEqual(150 + LOADER_MS);
-    expect(outage.max).toBeLessThan(250 + 100 + LOADER_MS + 100); // a write timeout, plus a read timeout, plus noise
+    // A read that times out sends the caller to the loader with no lock taken and no write made: one read timeout
+    // (100 ms) plus the loader, plus noise; before, a lock or fill write waited out its own 250 ms timeout too.
+    expect(outage.max).toBeLessThan(100 + LOADER_MS + 150);
     expect(breakerOpen.p50).toBeLessThanOrEqual(LOADER_MS + 20);
     expect(logs.opened()).toHaveLength(1);
     expect(logs.opened()[0].at - frozenAt).toBeLessThan(500);
