@@ -42,6 +42,13 @@ export interface CacheEventMap {
   writeBehindFallback: { readonly policy: string; readonly key: string; readonly reason: 'length' | 'lag' | 'unavailable' };
   /** The flusher handed a batch to a flush handler; `error` is set when the handler threw (the batch is retried). */
   writeBehindFlush: { readonly handler: string; readonly entries: number; readonly writes: number; readonly durationMs: number; readonly error?: unknown };
+  /** The flusher moved queue entries whose handler kept failing (`maxDeliveries`) to the dead-letter stream. */
+  writeBehindDeadLetter: { readonly handler: string; readonly entries: number; readonly error: string };
+  /**
+   * A flusher read the write-behind queue (every `sampleInterval`, while someone listens): writes queued, delivered
+   * but not acknowledged, age of the oldest in ms (0 when empty), and entries in the dead-letter stream.
+   */
+  writeBehindQueue: { readonly length: number; readonly pending: number; readonly lagMs: number; readonly deadLetters: number };
 }
 
 /** The name of a {@link CacheEventMap} event. */

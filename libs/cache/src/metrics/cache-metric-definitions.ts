@@ -3,7 +3,7 @@ import type { CacheStatsSnapshot } from './cache-stats';
 
 /**
  * The metrics of the cache, in one table that both exporters (Prometheus, OpenTelemetry) and docs/observability.md
- * follow. Labels are bounded: policy, tier, reason, origin; never the key. Names get the exporter's prefix
+ * follow. Labels are bounded: policy, tier, reason, origin, handler; never the key. Names get the exporter's prefix
  * (default `nest_cache_`); Prometheus counters end in `_total`.
  */
 
@@ -115,4 +115,45 @@ export const SAMPLED_METRICS: readonly SampledMetric[] = [
   },
   { name: 'bus_subscribed', kind: 'gauge', help: '1 when the invalidation bus is subscribed, else 0', labels: [], read: (snapshot, sample) => sample({}, snapshot.busSubscribed ? 1 : 0) },
   { name: 'l1_entries', kind: 'gauge', help: 'Entries in the in-process (L1) tier, all policies', labels: [], read: (snapshot, sample) => sample({}, snapshot.l1Entries) },
+  {
+    name: 'write_behind_fallbacks',
+    kind: 'counter',
+    help: '@WriteBehind writes written through instead of queued, by reason (length: maxLength, lag: maxLag, unavailable: Redis did not answer)',
+    labels: ['policy', 'reason'],
+    read: (snapshot, sample) => {
+      for (const { policy, writeBehindFallbacks } of snapshot.policies) {
+        for (const [reason, count] of Object.entries(writeBehindFallbacks)) sample({ policy, reason }, count);
+      }
+    },
+  },
+  {
+    name: 'write_behind_dead_lettered',
+    kind: 'counter',
+    help: 'Write-behind entries this instance moved to the dead-letter stream after maxDeliveries, by flush handler',
+    labels: ['handler'],
+    read: (snapshot, sample) => {
+      for (const [handler, count] of Object.entries(snapshot.writeBehind.deadLettered)) sample({ handler }, count);
+    },
+  },
+  ...writeBehindQueueGauges([
+    ['write_behind_queue_length', 'Writes in the write-behind queue, not yet flushed', (queue) => queue.length],
+    ['write_behind_pending', 'Write-behind entries handed to a flusher and not yet acknowledged', (queue) => queue.pending],
+    ['write_behind_lag_seconds', 'Age of the oldest write not yet flushed, in seconds (0 when the queue is empty)', (queue) => queue.lagMs / 1000],
+    ['write_behind_dead_letters', 'Entries waiting in the write-behind dead-letter stream, to be replayed or discarded', (queue) => queue.deadLetters],
+  ]),
 ];
+
+/** Gauges of the write-behind queue sample; no sample (nothing exported) until a flusher here took one. */
+function writeBehindQueueGauges(
+  gauges: ReadonlyArray<readonly [name: string, help: string, value: (queue: NonNullable<CacheStatsSnapshot['writeBehind']['queue']>) => number]>,
+): SampledMetric[] {
+  return gauges.map(([name, help, value]) => ({
+    name,
+    kind: 'gauge',
+    help,
+    labels: [],
+    read: (snapshot, sample) => {
+      if (snapshot.writeBehind.queue) sample({}, value(snapshot.writeBehind.queue));
+    },
+  }));
+}

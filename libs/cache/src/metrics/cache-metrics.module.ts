@@ -25,7 +25,7 @@ export class CacheMetricsExporters implements OnModuleDestroy {
 
 /**
  * Cache metrics per policy (hits by tier, misses, stale serves, refreshes, loads, errors, lock waits, store errors,
- * breaker, bus, L1 size) through prom-client and/or @opentelemetry/api, and {@link CacheStats} for dashboards.
+ * breaker, bus, L1 size, write-behind queue) through prom-client and/or @opentelemetry/api, and {@link CacheStats} for dashboards.
  * Needs a global `CacheModule` (`isGlobal: true`). See docs/observability.md for the metric names.
  * @example
  * imports: [CacheModule.forRoot({ isGlobal: true, redis }), CacheMetricsModule.forRoot({ registry })]

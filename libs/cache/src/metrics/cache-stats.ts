@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { CacheBus } from '../bus/cache-bus.interface';
 import { CACHE_BUS } from '../cache.constants';
 import { CacheEngine } from '../engine/cache-engine';
-import { CacheEvents } from '../engine/cache-events';
+import { type CacheEventMap, CacheEvents } from '../engine/cache-events';
 import type { BreakerState } from '../engine/store-guard';
 
 /**
@@ -37,6 +37,8 @@ export interface PolicyStats {
   readonly skipped: { readonly tooBig: number; readonly notEncodable: number };
   /** Stored entries that did not decode (deleted). */
   readonly badEntries: number;
+  /** @WriteBehind writes written through instead of queued, by reason. */
+  readonly writeBehindFallbacks: { readonly length: number; readonly lag: number; readonly unavailable: number };
 }
 
 /** Everything {@link CacheStats} knows at one instant. */
@@ -53,6 +55,12 @@ export interface CacheStatsSnapshot {
   readonly bus: { readonly invalidationsLocal: number; readonly invalidationsRemote: number; readonly reconnects: number };
   /** One entry per policy that has reported anything, by name. */
   readonly policies: readonly PolicyStats[];
+  /**
+   * Write-behind: the queue as this instance's flusher last sampled it (undefined until it did; every instance
+   * running a flusher reports the same shared queue), and the entries this instance moved to the dead letters, by
+   * handler.
+   */
+  readonly writeBehind: { readonly queue: CacheEventMap['writeBehindQueue'] | undefined; readonly deadLettered: Readonly<Record<string, number>> };
 }
 
 class PolicyCounters {
@@ -69,6 +77,7 @@ class PolicyCounters {
   skippedTooBig = 0;
   skippedNotEncodable = 0;
   badEntries = 0;
+  readonly writeBehindFallbacks = { length: 0, lag: 0, unavailable: 0 };
   private readonly recent = new Float64Array(RECENT_LOADS);
   private recentCount = 0;
 
@@ -97,6 +106,7 @@ class PolicyCounters {
       lockWaits: this.lockWaits,
       skipped: { tooBig: this.skippedTooBig, notEncodable: this.skippedNotEncodable },
       badEntries: this.badEntries,
+      writeBehindFallbacks: { ...this.writeBehindFallbacks },
     };
   }
 }
@@ -114,6 +124,8 @@ export class CacheStats implements OnModuleDestroy {
   private invalidationsLocal = 0;
   private invalidationsRemote = 0;
   private busReconnects = 0;
+  private writeBehindQueue: CacheEventMap['writeBehindQueue'] | undefined;
+  private readonly deadLettered: Record<string, number> = {};
   private readonly unsubscribe: Array<() => void>;
 
   constructor(
@@ -151,6 +163,9 @@ export class CacheStats implements OnModuleDestroy {
         else this.invalidationsRemote++;
       }),
       events.on('busReconnect', () => void this.busReconnects++),
+      events.on('writeBehindFallback', ({ policy, reason }) => void this.of(policy).writeBehindFallbacks[reason]++),
+      events.on('writeBehindDeadLetter', ({ handler, entries }) => void (this.deadLettered[handler] = (this.deadLettered[handler] ?? 0) + entries)),
+      events.on('writeBehindQueue', (sample) => void (this.writeBehindQueue = sample)),
     ];
   }
 
@@ -164,6 +179,7 @@ export class CacheStats implements OnModuleDestroy {
       store: { errors: this.storeErrors, timeouts: this.storeTimeouts },
       bus: { invalidationsLocal: this.invalidationsLocal, invalidationsRemote: this.invalidationsRemote, reconnects: this.busReconnects },
       policies: [...this.byPolicy.values()].sort((a, b) => a.policy.localeCompare(b.policy)).map((counters) => counters.toStats()),
+      writeBehind: { queue: this.writeBehindQueue, deadLettered: { ...this.deadLettered } },
     };
   }
 

@@ -28,6 +28,16 @@ export interface WriteBehindOptions {
   leaderTtl?: Duration;
   /** Pause before a batch whose handler failed is tried again. Default '1s'. */
   retryDelay?: Duration;
+  /**
+   * How many times an entry is handed to its handler before it is moved to the dead-letter stream (the queue's
+   * delivery count: every read, retry and reclaim). Default 5.
+   */
+  maxDeliveries?: number;
+  /**
+   * How often a flusher reads the queue's length, pending count, lag and dead letters for the `writeBehindQueue`
+   * event (and the metrics built on it); only while something listens. Default '5s'.
+   */
+  sampleInterval?: Duration;
 }
 
 /** {@link WriteBehindOptions} after normalisation, durations in milliseconds. */
@@ -41,6 +51,8 @@ export interface NormalizedWriteBehindOptions {
   readonly blockMs: number;
   readonly leaderTtlMs: number;
   readonly retryDelayMs: number;
+  readonly maxDeliveries: number;
+  readonly sampleIntervalMs: number;
 }
 
 /** Validates the `writeBehind` option; every problem names its path. */
@@ -70,6 +82,8 @@ export function normalizeWriteBehindOptions(options: WriteBehindOptions = {}): N
     blockMs: duration(options.block, 1_000, 'block'),
     leaderTtlMs: duration(options.leaderTtl, 5_000, 'leaderTtl'),
     retryDelayMs: duration(options.retryDelay, 1_000, 'retryDelay'),
+    maxDeliveries: count(options.maxDeliveries, 5, 'maxDeliveries'),
+    sampleIntervalMs: duration(options.sampleInterval, 5_000, 'sampleInterval'),
   };
   if (normalized.batchSize > 1_000) throw new InvalidOptionsError('writeBehind.batchSize', 'must be at most 1000');
   if (normalized.blockMs >= normalized.leaderTtlMs / 2) {

@@ -94,6 +94,53 @@ if #ids > 0 then
 end
 return #ids`,
   },
+  /**
+   * Moves entries whose handler kept failing from the queue to the dead-letter stream: each is copied there with its
+   * original id, delivery count and the last error, then acknowledged and deleted from the queue. A key whose newest
+   * queued write is the one moved loses its pending marker and its cached value (and fill lease), so reads show the
+   * database's row again rather than a value the database never took. KEYS: stream, pending, dead letters, then per
+   * entry its cache key and lease key. ARGV: group, error, then per entry its id and delivery count. The number of
+   * keys varies, so the caller passes it first (as to EVALSHA). Returns the number moved (an entry deleted meanwhile
+   * is only acknowledged).
+   */
+  cacheWriteBehindDeadLetter: {
+    lua: `${NEWER}local moved = 0
+for i = 1, (#ARGV - 2) / 2 do
+  local id, deliveries = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
+  local entryKey, leaseKey = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+  local entry = redis.call('XRANGE', KEYS[1], id, id)[1]
+  if entry then
+    local fields = entry[2]
+    redis.call('XADD', KEYS[3], '*', 'id', id, 'deliveries', deliveries, 'error', ARGV[2], unpack(fields))
+    moved = moved + 1
+  end
+  local marker = redis.call('HGET', KEYS[2], entryKey)
+  if marker and not newer(marker, id) then
+    redis.call('HDEL', KEYS[2], entryKey)
+    redis.call('DEL', entryKey, leaseKey)
+  end
+  redis.call('XACK', KEYS[1], ARGV[1], id)
+  redis.call('XDEL', KEYS[1], id)
+end
+return moved`,
+  },
+  /**
+   * The queue's state for metrics: {length, pending (delivered, not acknowledged), lag ms (age of the oldest queued
+   * write, by the server's clock; 0 when empty), dead letters}. KEYS: stream, dead letters. ARGV: group.
+   */
+  cacheWriteBehindStats: {
+    numberOfKeys: 2,
+    lua: `local pending = 0
+local summary = redis.pcall('XPENDING', KEYS[1], ARGV[1])
+if type(summary) == 'table' and not summary.err then pending = summary[1] end
+local lag = 0
+local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+if oldest then
+  local now = redis.call('TIME')
+  lag = math.max(0, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(string.match(oldest[1], '^(%d+)')))
+end
+return {redis.call('XLEN', KEYS[1]), pending, lag, redis.call('XLEN', KEYS[2])}`,
+  },
   /** Renews the flusher lease if still held. KEYS: leader. ARGV: token, ttl ms. Returns 1 when renewed. */
   cacheWriteBehindRenew: {
     numberOfKeys: 1,
@@ -118,6 +165,8 @@ export interface WriteBehindCommands {
   cacheWriteBehindAck(...keysAndArgs: Args): Promise<number>;
   cacheWriteBehindRenew(...keysAndArgs: Args): Promise<number>;
   cacheWriteBehindResign(...keysAndArgs: Args): Promise<number>;
+  cacheWriteBehindDeadLetter(...keysAndArgs: Args): Promise<number>;
+  cacheWriteBehindStats(...keysAndArgs: Args): Promise<[number, number, number, number]>;
 }
 
 /** Defines the scripts on `client` (once) and returns it typed with them. */

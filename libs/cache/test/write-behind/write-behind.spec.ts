@@ -1,43 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { Cacheable, CacheEvents, type CacheModuleOptions, WriteBehind, type WriteBehindWrite, writeBehindKeys } from '@app/cache';
+import { CacheEvents, type CacheModuleOptions, type WriteBehindWrite } from '@app/cache';
 import { type CacheApp, createCacheApp } from '../support/cache-app';
 import { cleanNamespace, rawRedis, redisUrl, sleep, uniqueNamespace } from '../support/redis';
-
-/** A database as a Map, and every batch its handler was given. */
-class FakeDb {
-  readonly rows = new Map<string, { value: unknown; version: bigint }>();
-  readonly batches: Array<ReadonlyArray<WriteBehindWrite>> = [];
-  delayMs = 0;
-  /** true: apply only newer versions (the documented handler); false: apply blindly (to observe order). */
-  checkVersions = true;
-
-  handler = async (writes: ReadonlyArray<WriteBehindWrite>) => {
-    this.batches.push(writes);
-    if (this.delayMs) await sleep(this.delayMs);
-    for (const write of writes) {
-      const row = this.rows.get(write.key);
-      if (this.checkVersions && row && row.version >= write.version) continue;
-      this.rows.set(write.key, { value: write.value, version: write.version });
-    }
-  };
-}
-
-@Injectable()
-class Posts {
-  static db: FakeDb;
-  loads = 0;
-
-  @Cacheable({ key: 'views:{0}' })
-  async views(id: string) {
-    this.loads++;
-    return Posts.db.rows.get(`views:${id}`)?.value ?? 0;
-  }
-
-  @WriteBehind({ key: 'views:{0}', flush: 'views' })
-  async setViews(_id: string, views: number) {
-    return views;
-  }
-}
+import { deleteQueue, drained, FakeDb, Posts } from './support/views';
 
 describe('@WriteBehind', () => {
   const redis = rawRedis();
@@ -58,23 +22,13 @@ describe('@WriteBehind', () => {
     return app;
   }
 
-  async function drained(timeoutMs = 10_000): Promise<void> {
-    const queue = writeBehindKeys(namespace);
-    const deadline = Date.now() + timeoutMs;
-    while ((await redis.xlen(queue.stream)) > 0 || (await redis.hlen(queue.pending)) > 0) {
-      if (Date.now() > deadline) throw new Error('write-behind queue not drained');
-      await sleep(20);
-    }
-  }
-
   beforeEach(() => {
     namespace = uniqueNamespace('write-behind');
   });
 
   afterEach(async () => {
     for (const app of apps.splice(0)) await app.close();
-    const queue = writeBehindKeys(namespace);
-    await redis.del(queue.stream, queue.pending, queue.leader);
+    await deleteQueue(redis, namespace);
     await cleanNamespace(redis, namespace);
   });
 
@@ -96,7 +50,7 @@ describe('@WriteBehind', () => {
     expect(posts.loads).toBe(loadsBefore);
 
     await start(db); // a flusher
-    await drained();
+    await drained(redis, namespace);
     expect(db.rows.get('views:p1')!.value).toBe(2);
     await redis.del(`${namespace}:views:p1`);
     expect(await posts.views('p1')).toBe(2); // from the database now
@@ -119,7 +73,7 @@ describe('@WriteBehind', () => {
         await producers[index % 2].get(Posts).setViews(keys[index % keys.length], index);
       }),
     );
-    await drained();
+    await drained(redis, namespace);
     for (const key of keys) {
       const cached = await producers[0].get(Posts).views(key);
       expect(db.rows.get(`views:${key}`)!.value).toBe(cached); // the database ends on the last write
@@ -151,7 +105,7 @@ describe('@WriteBehind', () => {
     expect(await posts.views('x')).toBe(2); // the older queued write does not answer the miss
 
     await start(db); // the flusher delivers x = 1 late: its version is older, the handler keeps x = 2
-    await drained();
+    await drained(redis, namespace);
     expect(db.rows.get('views:x')!.value).toBe(2);
     expect(db.rows.get('views:y')!.value).toBe(1);
   });
@@ -184,7 +138,7 @@ describe('@WriteBehind', () => {
     await producer.get(Posts).setViews('f', 1);
     await sleep(100);
     await producer.get(Posts).setViews('f', 2);
-    await drained();
+    await drained(redis, namespace);
     expect(db.rows.get('views:f')!.value).toBe(2);
     expect(failures).toBeLessThan(0);
   });
