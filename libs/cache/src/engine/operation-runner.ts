@@ -81,13 +81,16 @@ export class OperationRunner {
    * The method's own errors propagate untouched; cache failures never replace its result.
    */
   async run(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
-    await Promise.all(compiled.evictsBefore.map((evict) => this.evict(compiled, evict, args, undefined)));
+    // The length checks keep a plain @Cacheable call (the hot path) free of empty Promise.all rounds.
+    if (compiled.evictsBefore.length) await Promise.all(compiled.evictsBefore.map((evict) => this.evict(compiled, evict, args, undefined)));
     const result = await this.readThrough(compiled, args, invoke);
     if (compiled.writeBehind) await this.writeBehind(compiled, compiled.writeBehind, args, result.value);
-    await Promise.all([
-      ...compiled.writeThroughs.map((write) => this.writeThrough(compiled, write, args, result.value)),
-      ...compiled.evictsAfter.map((evict) => this.evict(compiled, evict, args, result.value)),
-    ]);
+    if (compiled.writeThroughs.length || compiled.evictsAfter.length) {
+      await Promise.all([
+        ...compiled.writeThroughs.map((write) => this.writeThrough(compiled, write, args, result.value)),
+        ...compiled.evictsAfter.map((evict) => this.evict(compiled, evict, args, result.value)),
+      ]);
+    }
     return result;
   }
 
