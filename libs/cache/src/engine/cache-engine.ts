@@ -14,7 +14,7 @@ import { CacheEvents } from './cache-events';
 import { FillWaiters } from './fill-waiters';
 import { type PendingRepairs, RepairQueue } from './repair-queue';
 import { OnceLogger } from './once-logger';
-import { ReadBatcher, STORE_UNREACHABLE } from './read-batcher';
+import { ReadBatcher, type ReadReply, STORE_UNREACHABLE } from './read-batcher';
 import { judgeFreshness, staleRetentionMs } from './freshness';
 import { StoreGuard } from './store-guard';
 
@@ -49,6 +49,18 @@ export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 export interface CacheResult<T> {
   readonly value: T;
   readonly status: CacheStatus;
+}
+
+/** A lookup's result with the entry's bytes, from which the callers who shared the lookup decode their own copies. */
+interface LookupResult<T> extends CacheResult<T> {
+  readonly bytes: Buffer | undefined;
+}
+
+/** A lookup that callers of its key may share while its store read is unsent (see CacheEngine.sharedLookup). */
+interface SharedLookup {
+  readonly policy: ResolvedPolicy;
+  readonly read: Promise<ReadReply>;
+  readonly result: Promise<LookupResult<unknown>>;
 }
 
 /** Per-call options of {@link CacheEngine.getOrLoad}. */
@@ -118,6 +130,8 @@ export class CacheEngine {
   private readonly repairs = new RepairQueue((pending) => this.applyRepairs(pending));
   /** The in-process tier of policies with `l1`. */
   private readonly l1: MemoryStore;
+  /** Lookups whose store read has not been sent yet, which callers of the same key may still share. */
+  private readonly sharedLookups = new Map<string, SharedLookup>();
   /** Counts invalidations seen; an L2 read that overlapped one does not fill L1 (it may predate the write). */
   private l1Epoch = 0;
 
@@ -186,29 +200,55 @@ export class CacheEngine {
         return { value: local, status: 'HIT' };
       }
     }
-    const result = await this.lookup({ key, policy, load, options });
-    this.report(policy, key, result.status);
+    const { value, status } = await this.sharedLookup({ key, policy, load, options });
+    this.report(policy, key, status);
+    return { value, status };
+  }
+
+  /**
+   * Callers of one key whose lookups start before its store read is sent share that lookup (its read, its load and
+   * its background refresh), each decoding its own copy: a burst of 1,000 callers costs one lookup. A caller never
+   * joins a lookup whose read is already sent, so it never gets an answer older than its own read would have been.
+   */
+  private sharedLookup<T>(request: LoadRequest<T>): Promise<CacheResult<T>> {
+    const { key, policy } = request;
+    const shared = this.sharedLookups.get(key);
+    if (shared && shared.policy === policy && this.reads.isUnsent(key, this.readTimeoutOf(policy), shared.read)) {
+      return shared.result.then(({ value, status, bytes }) => ({ value: (bytes ? this.decode<T>(bytes, policy) : cloneForCaller(value)) as T, status }));
+    }
+    let read: Promise<ReadReply> | undefined;
+    const result = this.lookup(request, (issued) => (read = issued));
+    if (!read) return result; // answered without a batched read (fail-safe, repair, sliding): nothing to share
+    const entry: SharedLookup = { policy, read, result };
+    this.sharedLookups.set(key, entry);
+    const forget = () => {
+      if (this.sharedLookups.get(key) === entry) this.sharedLookups.delete(key);
+    };
+    result.then(forget, forget);
     return result;
   }
 
-  /** Everything after L1: fail-safe reuse, the store, freshness, and the load when needed. */
-  private async lookup<T>(request: LoadRequest<T>): Promise<CacheResult<T>> {
+  /**
+   * Everything after L1: fail-safe reuse, the store, freshness, and the load when needed. `onRead` learns of the
+   * batched store read this lookup waits on, before this returns.
+   */
+  private async lookup<T>(request: LoadRequest<T>, onRead?: (read: Promise<ReadReply>) => void): Promise<LookupResult<T>> {
     const { key, policy } = request;
     const backedOff = this.failSafe.get(key);
-    if (backedOff) return { value: this.decode<T>(backedOff.bytes, policy), status: 'STALE' };
-    const entry = await this.read<T>(key, policy);
+    if (backedOff) return { value: this.decode<T>(backedOff.bytes, policy), status: 'STALE', bytes: backedOff.bytes };
+    const entry = await this.read<T>(key, policy, onRead);
     // The store did not answer: one load in this process, nothing taken or written (each would wait out its timeout).
     if (entry === STORE_UNREACHABLE) return this.joinFlight(request, undefined, 'store-unreachable');
     if (entry) {
       switch (judgeFreshness(entry, policy, Date.now())) {
         case 'fresh':
-          return { value: entry.value, status: 'HIT' };
+          return { value: entry.value, status: 'HIT', bytes: entry.bytes };
         case 'early':
           this.refreshInBackground(request, entry, 'early');
-          return { value: entry.value, status: 'HIT' };
+          return { value: entry.value, status: 'HIT', bytes: entry.bytes };
         case 'revalidate':
           this.refreshInBackground(request, entry, 'revalidate');
-          return { value: entry.value, status: 'STALE' };
+          return { value: entry.value, status: 'STALE', bytes: entry.bytes };
         case 'grace':
           return this.joinFlight(request, entry, 'wait');
         case 'expired':
@@ -314,15 +354,31 @@ export class CacheEngine {
     return this.guard.read('remainingTtl', (store) => store.remainingTtl(key), undefined);
   }
 
-  /** The usable entry of `key`, undefined when there is none, or STORE_UNREACHABLE when the store did not answer. */
-  private async read<T>(key: string, policy: ResolvedPolicy): Promise<ReadEntry<T> | undefined | typeof STORE_UNREACHABLE> {
+  /**
+   * The usable entry of `key`, undefined when there is none, or STORE_UNREACHABLE when the store did not answer.
+   * `onRead` is told (synchronously) of the batched read, when one is made.
+   */
+  private async read<T>(
+    key: string,
+    policy: ResolvedPolicy,
+    onRead?: (read: Promise<ReadReply>) => void,
+  ): Promise<ReadEntry<T> | undefined | typeof STORE_UNREACHABLE> {
     if (this.repairs.covers(key)) return undefined; // may hold what an unrepaired change meant to replace
     const epoch = this.l1Epoch;
-    const bytes = policy.sliding
-      ? await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), STORE_UNREACHABLE, policy.readTimeoutMs)
-      : await this.reads.read(key, policy.readTimeoutMs ?? this.options.storeGuard.readTimeoutMs);
+    let bytes: ReadReply;
+    if (policy.sliding) {
+      bytes = await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), STORE_UNREACHABLE, policy.readTimeoutMs);
+    } else {
+      const read = this.reads.read(key, this.readTimeoutOf(policy));
+      onRead?.(read);
+      bytes = await read;
+    }
     if (bytes === undefined || bytes === STORE_UNREACHABLE) return bytes;
     return this.accept<T>(key, policy, bytes, epoch);
+  }
+
+  private readTimeoutOf(policy: ResolvedPolicy): number {
+    return policy.readTimeoutMs ?? this.options.storeGuard.readTimeoutMs;
   }
 
   /**
@@ -357,7 +413,7 @@ export class CacheEngine {
    * whose lease was revoked (the key was deleted or written since it started, possibly by another instance whose bus
    * message has not arrived yet) is not joined: its value may predate the change this caller started after.
    */
-  private async joinFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, mode: FillMode): Promise<CacheResult<T>> {
+  private async joinFlight<T>(request: LoadRequest<T>, stale: ReadEntry<T> | undefined, mode: FillMode): Promise<LookupResult<T>> {
     const { key } = request;
     let flight = this.flights.get(key);
     if (flight?.lease && !(await this.leaseStillHeld(flight.lease))) {
@@ -394,7 +450,7 @@ export class CacheEngine {
     leader: boolean,
     policy: ResolvedPolicy,
     stale: ReadEntry<T> | undefined,
-  ): Promise<CacheResult<T>> {
+  ): Promise<LookupResult<T>> {
     const softMs = stale ? policy.softTimeoutMs : undefined;
     if (softMs === undefined && policy.hardTimeoutMs === undefined) return this.answer<T>(await flight, leader, policy);
     const timers: NodeJS.Timeout[] = [];
@@ -406,9 +462,9 @@ export class CacheEngine {
         ...after(softMs, 'soft' as const),
         ...after(policy.hardTimeoutMs, 'hard' as const),
       ]);
-      if (outcome === 'soft') return { value: stale!.value, status: 'STALE' };
+      if (outcome === 'soft') return { value: stale!.value, status: 'STALE', bytes: stale!.bytes };
       if (outcome === 'hard') {
-        if (stale && this.withinGrace(stale, policy)) return { value: stale.value, status: 'STALE' };
+        if (stale && this.withinGrace(stale, policy)) return { value: stale.value, status: 'STALE', bytes: stale.bytes };
         throw new LoaderTimeoutError(key, policy.hardTimeoutMs!);
       }
       return this.answer<T>(outcome, leader, policy);
@@ -418,9 +474,9 @@ export class CacheEngine {
   }
 
   /** One caller's result of a flight: the leader takes the loaded value, every other caller its own copy. */
-  private answer<T>(flight: Flight, leader: boolean, policy: ResolvedPolicy): CacheResult<T> {
+  private answer<T>(flight: Flight, leader: boolean, policy: ResolvedPolicy): LookupResult<T> {
     const value = leader ? flight.value : flight.bytes ? this.decode<T>(flight.bytes, policy) : cloneForCaller(flight.value);
-    return { value: value as T, status: flight.status };
+    return { value: value as T, status: flight.status, bytes: flight.bytes };
   }
 
   /**

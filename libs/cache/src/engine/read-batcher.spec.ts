@@ -66,6 +66,16 @@ describe('ReadBatcher', () => {
     expect(store.gets).toBe(2);
   });
 
+  it('a failed round trip counts one failure per caller, so a frozen store opens the breaker as fast as unbatched reads did', async () => {
+    const guard = new StoreGuard(store, new Logger('test'), { readTimeoutMs: 100, writeTimeoutMs: 100, failureThreshold: 5, coolDownMs: 1_000 });
+    const batched = new ReadBatcher(guard);
+    store.failing = true;
+    await Promise.all(['a', 'a', 'a', 'b'].map((key) => batched.read(key, 100)));
+    expect(guard.breakerState).toBe('closed'); // 4 failed callers
+    await batched.read('c', 100);
+    expect(guard.breakerState).toBe('open'); // the 5th
+  });
+
   it('a failed round trip answers every caller of the batch with STORE_UNREACHABLE (not with "absent")', async () => {
     store.failing = true;
     const replies = await Promise.all(['a', 'b', 'a'].map((key) => reads.read(key, 100)));

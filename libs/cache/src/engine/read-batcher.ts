@@ -38,20 +38,29 @@ export class ReadBatcher {
       pending = new PendingRead();
       batch.set(key, pending);
     }
+    pending.callers++;
     return pending.promise;
+  }
+
+  /** Whether `reply` (from {@link read}) is still waiting in a batch not yet sent: a caller starting now may share it. */
+  isUnsent(key: string, timeoutMs: number, reply: Promise<ReadReply>): boolean {
+    return this.open.get(timeoutMs)?.get(key)?.promise === reply;
   }
 
   private send(timeoutMs: number): void {
     const batch = this.open.get(timeoutMs);
     if (!batch) return;
     this.open.delete(timeoutMs);
+    // A failed round trip failed every caller in it: the breaker counts them all, as if each had read alone.
+    let callers = 0;
+    for (const pending of batch.values()) callers += pending.callers;
     if (batch.size === 1) {
       const [[key, pending]] = batch;
-      void this.guard.read('get', (store) => store.get(key), STORE_UNREACHABLE, timeoutMs).then((bytes) => pending.resolve(bytes));
+      void this.guard.read('get', (store) => store.get(key), STORE_UNREACHABLE, timeoutMs, callers).then((bytes) => pending.resolve(bytes));
       return;
     }
     const keys = [...batch.keys()];
-    void this.guard.read('getMany', (store) => store.getMany(keys), STORE_UNREACHABLE, timeoutMs).then((values) => {
+    void this.guard.read('getMany', (store) => store.getMany(keys), STORE_UNREACHABLE, timeoutMs, callers).then((values) => {
       for (let index = 0; index < keys.length; index++) batch.get(keys[index])!.resolve(values === STORE_UNREACHABLE ? values : values[index]);
     });
   }
@@ -61,6 +70,8 @@ export class ReadBatcher {
 class PendingRead {
   readonly promise: Promise<ReadReply>;
   resolve!: (reply: ReadReply) => void;
+  /** How many reads share this reply. */
+  callers = 0;
 
   constructor() {
     this.promise = new Promise((resolve) => (this.resolve = resolve));

@@ -58,9 +58,12 @@ export class StoreGuard {
     return this.state;
   }
 
-  /** Runs a read; resolves to `fallback` when it fails, times out or the breaker is open. */
-  read<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F, timeoutMs = this.options.readTimeoutMs): Promise<T | F> {
-    return this.run(operation, call, fallback, timeoutMs);
+  /**
+   * Runs a read; resolves to `fallback` when it fails, times out or the breaker is open. A read made on behalf of
+   * several callers counts as that many failures when it fails.
+   */
+  read<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F, timeoutMs = this.options.readTimeoutMs, callers = 1): Promise<T | F> {
+    return this.run(operation, call, fallback, timeoutMs, callers);
   }
 
   /** Runs a write, delete or lock call; resolves to `fallback` when it fails, times out or the breaker is open. */
@@ -68,7 +71,7 @@ export class StoreGuard {
     return this.run(operation, call, fallback, this.options.writeTimeoutMs);
   }
 
-  private async run<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F, timeoutMs: number): Promise<T | F> {
+  private async run<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F, timeoutMs: number, callers = 1): Promise<T | F> {
     const admission = this.admit();
     if (!admission) return fallback;
     const probe = admission === 'probe';
@@ -84,7 +87,7 @@ export class StoreGuard {
       this.succeeded(probe);
       return result;
     } catch (error) {
-      this.failed(operation, error, probe);
+      this.failed(operation, error, probe, callers);
       return fallback;
     } finally {
       clearTimeout(timer);
@@ -121,8 +124,8 @@ export class StoreGuard {
   }
 
   /** A failure counts towards opening a closed breaker; once open, only a failed probe reopens it for a cool-down. */
-  private failed(operation: string, error: unknown, probe: boolean): void {
-    this.consecutiveFailures++;
+  private failed(operation: string, error: unknown, probe: boolean, callers: number): void {
+    this.consecutiveFailures += callers;
     this.events?.emit('storeError', { operation, timeout: error instanceof StoreTimeoutError, error });
     if (this.state === 'closed') {
       if (this.consecutiveFailures < this.options.failureThreshold) return;
