@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Packr } from 'msgpackr';
 import { Cacheable, MsgpackCodec } from '@app/cache';
 import { type CacheApp, createCacheApp } from './support/cache-app';
+import { captureLogs, type LogCapture } from './support/log-capture';
 import { cleanNamespace, rawRedis, readEnvelope, redisUrl, uniqueNamespace } from './support/redis';
 
 const namespace = uniqueNamespace('codecs');
@@ -50,9 +51,10 @@ describe('codecs: values that cannot be encoded, bytes that cannot be decoded', 
   let fixture: CacheApp;
   let redis: Redis;
   let documents: Documents;
-  let warn: jest.SpyInstance;
+  let logs: LogCapture;
   const key = (relative: string) => `${namespace}:${relative}`;
-  const decodeWarnings = () => warn.mock.calls.filter(([message]) => String(message).includes('CACHE_DECODE_FAILED'));
+  const warnings = () => logs.messages('warn');
+  const decodeWarnings = () => warnings().filter((message) => message.includes('CACHE_DECODE_FAILED'));
 
   beforeAll(async () => {
     redis = rawRedis();
@@ -72,11 +74,9 @@ describe('codecs: values that cannot be encoded, bytes that cannot be decoded', 
     documents = fixture.get(Documents);
   });
   beforeEach(() => {
-    warn = jest.spyOn(Logger.prototype, 'warn');
+    logs = captureLogs(['warn']);
   });
-  afterEach(() => {
-    warn.mockRestore();
-  });
+  afterEach(() => logs.restore());
   afterAll(async () => {
     await fixture?.close();
     await cleanNamespace(redis, namespace);
@@ -90,9 +90,9 @@ describe('codecs: values that cannot be encoded, bytes that cannot be decoded', 
     }
     expect(documents.calls.withFunction).toBe(4);
     expect(await redis.exists(key('with-function:f1'))).toBe(0);
-    expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0][0])).toContain('CACHE_ENCODE_FAILED');
-    expect(String(warn.mock.calls[0][0])).toContain('"functions"');
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toContain('CACHE_ENCODE_FAILED');
+    expect(warnings()[0]).toContain('"functions"');
   });
 
   it('a circular value is returned, not cached, and warned about once over many calls', async () => {
@@ -102,8 +102,8 @@ describe('codecs: values that cannot be encoded, bytes that cannot be decoded', 
     }
     expect(documents.calls.circular).toBe(4);
     expect(await redis.exists(key('circular:c0'), key('circular:c1'))).toBe(0);
-    expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0][0])).toContain('CACHE_ENCODE_FAILED');
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toContain('CACHE_ENCODE_FAILED');
   });
 
   const corruptions: Array<[string, () => Buffer | string]> = [

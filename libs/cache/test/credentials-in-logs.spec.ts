@@ -1,7 +1,7 @@
-import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { freePort, spawnRedisServer } from '../../../test/support/redis-server';
 import { type CacheApp, createCacheApp } from './support/cache-app';
+import { captureLogs, type LogCapture } from './support/log-capture';
 
 /**
  * AUTH and ACL credentials pass through to Redis, and never reach a log line: start-up, outage and recovery lines name
@@ -9,21 +9,12 @@ import { type CacheApp, createCacheApp } from './support/cache-app';
  */
 describe('Redis credentials', () => {
   const secret = 'pa55-w0rd-do-not-log';
-  let logged: string[] = [];
-  const spies: jest.SpyInstance[] = [];
+  let logs: LogCapture;
 
   beforeEach(() => {
-    logged = [];
-    for (const level of ['log', 'warn', 'error', 'debug'] as const) {
-      const record = (message: unknown) => {
-        logged.push(String(message));
-      };
-      spies.push(jest.spyOn(Logger.prototype, level).mockImplementation(record as never));
-    }
+    logs = captureLogs();
   });
-  afterEach(() => {
-    for (const spy of spies.splice(0)) spy.mockRestore();
-  });
+  afterEach(() => logs.restore());
 
   it('authenticates as an ACL user from the URL, and no log line carries the password', async () => {
     const server = await spawnRedisServer();
@@ -41,8 +32,8 @@ describe('Redis credentials', () => {
       await app?.close();
       await server.stop();
     }
-    expect(logged.length).toBeGreaterThan(0);
-    expect(logged.join('\n')).not.toContain(secret);
+    expect(logs.lines.length).toBeGreaterThan(0);
+    expect(logs.messages().join('\n')).not.toContain(secret);
   });
 
   it('a wrong password is not echoed when Redis refuses it', async () => {
@@ -53,6 +44,6 @@ describe('Redis credentials', () => {
     } finally {
       await app.close();
     }
-    expect(logged.join('\n')).not.toContain(secret);
+    expect(logs.messages().join('\n')).not.toContain(secret);
   });
 });

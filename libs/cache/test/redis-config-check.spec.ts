@@ -1,7 +1,7 @@
-import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { spawnRedisServer, type TestRedis } from '../../../test/support/redis-server';
 import { createCacheApp } from './support/cache-app';
+import { captureLogs, type LogCapture, type LoggedLine } from './support/log-capture';
 import { uniqueNamespace } from './support/redis';
 
 /**
@@ -11,17 +11,12 @@ import { uniqueNamespace } from './support/redis';
  */
 describe('start-up check of Redis memory settings', () => {
   const servers: TestRedis[] = [];
-  let lines: { level: string; message: string }[];
+  let logs: LogCapture;
 
   beforeEach(() => {
-    lines = [];
-    for (const level of ['log', 'warn', 'debug', 'error'] as const) {
-      jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => {
-        lines.push({ level, message: String(args[0]) });
-      });
-    }
+    logs = captureLogs();
   });
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => logs.restore());
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.stop()));
   });
@@ -33,14 +28,14 @@ describe('start-up check of Redis memory settings', () => {
   }
 
   /** Starts and closes an app on `url`; resolves to the Cache logger's lines. */
-  async function startUpLines(url: string, cache: Record<string, unknown> = {}): Promise<{ level: string; message: string }[]> {
+  async function startUpLines(url: string, cache: Record<string, unknown> = {}): Promise<LoggedLine[]> {
     const namespace = uniqueNamespace('config-check');
     const fixture = await createCacheApp({ cache: { redis: url, namespace, policies: { profile: { ttl: '1m', l1: true }, token: { cache: false } }, ...cache } });
     await fixture.close();
-    return lines.filter((line) => !line.message.includes('closed'));
+    return logs.lines.filter((line) => !line.message.includes('closed'));
   }
-  const warnings = (found: { level: string; message: string }[]) => found.filter((line) => line.level === 'warn');
-  const infoLine = (found: { level: string; message: string }[]) => found.filter((line) => line.level === 'log' && line.message.startsWith('cache on Redis'));
+  const warnings = (found: LoggedLine[]) => found.filter((line) => line.level === 'warn');
+  const infoLine = (found: LoggedLine[]) => found.filter((line) => line.level === 'log' && line.message.startsWith('cache on Redis'));
 
   it('warns once when the policy is noeviction', async () => {
     const redis = await server('--maxmemory', '64mb', '--maxmemory-policy', 'noeviction');

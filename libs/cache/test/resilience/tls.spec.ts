@@ -1,7 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Cacheable } from '@app/cache';
 import { type CacheApp, createCacheApp } from '../support/cache-app';
+import { captureLogs, type LogCapture } from '../support/log-capture';
 import { readEnvelope, scanKeys, sleep, uniqueNamespace } from '../support/redis';
 import { startTlsRedisServer, type TlsRedisServer } from '../support/redis-tls';
 import { runTlsUrlWorker } from '../support/tls-url-worker';
@@ -39,8 +40,7 @@ describe('resilience: Redis over TLS', () => {
   let server: TlsRedisServer;
   let inspector: Redis;
   let fixture: CacheApp | undefined;
-  let logged: string[];
-  const spies: jest.SpyInstance[] = [];
+  let logs: LogCapture;
 
   beforeAll(async () => {
     server = await startTlsRedisServer(password);
@@ -51,18 +51,12 @@ describe('resilience: Redis over TLS', () => {
     await server?.stop();
   });
   beforeEach(() => {
-    logged = [];
-    for (const level of ['log', 'warn', 'error', 'debug'] as const) {
-      const record = (message: unknown) => {
-        logged.push(String(message));
-      };
-      spies.push(jest.spyOn(Logger.prototype, level).mockImplementation(record as never));
-    }
+    logs = captureLogs();
   });
   afterEach(async () => {
     await fixture?.close();
     fixture = undefined;
-    for (const spy of spies.splice(0)) spy.mockRestore();
+    logs.restore();
   });
 
   it('ioredis options with tls.ca: a @Cacheable method is served from Redis over TLS', async () => {
@@ -80,7 +74,7 @@ describe('resilience: Redis over TLS', () => {
     expect(second).toEqual(first);
     // Read back over a connection of our own: the entry really is in the TLS server.
     expect((await readEnvelope(inspector, `${namespace}:item:1`))?.v).toEqual(first);
-    expect(logged).toContainEqual(expect.stringContaining(`cache on Redis 127.0.0.1:${server.port}`));
+    expect(logs.messages()).toContainEqual(expect.stringContaining(`cache on Redis 127.0.0.1:${server.port}`));
     // The bus's subscriber is a second connection (ioredis duplicate()); it must have come up over TLS too.
     expect(await subscribersWithin(inspector, `${namespace}:__bus`, 2_000)).toBe(1);
   });
@@ -111,9 +105,9 @@ describe('resilience: Redis over TLS', () => {
     expect(values).toEqual([1, 2, 3, 4, 5, 6].map((load) => ({ id: '1', load })));
     expect(catalogue.loads).toBe(6);
     expect(await scanKeys(inspector, namespace)).toEqual([]);
-    expect(logged).toContainEqual(expect.stringContaining(`Redis 127.0.0.1:${server.port} not answering`));
-    expect(logged).toContainEqual(expect.stringContaining('store unavailable'));
-    expect(logged.join('\n')).not.toContain(password);
+    expect(logs.messages()).toContainEqual(expect.stringContaining(`Redis 127.0.0.1:${server.port} not answering`));
+    expect(logs.messages()).toContainEqual(expect.stringContaining('store unavailable'));
+    expect(logs.messages().join('\n')).not.toContain(password);
     // The connections failed in the TLS handshake (the client hangs up on the certificate), not at a port or AUTH.
     expect(server.output().slice(serverOutputBefore)).toMatch(/Error accepting a client connection: .*SSL routines/);
   });

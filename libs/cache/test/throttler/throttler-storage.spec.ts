@@ -1,10 +1,10 @@
-import { Logger } from '@nestjs/common';
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { CacheThrottlerStorage } from '@app/cache';
 import { type CacheApp, createCacheApp } from '../support/cache-app';
+import { captureLogs, type LogCapture } from '../support/log-capture';
 import { RedisProcess } from '../support/redis-process';
 import { cleanNamespace, rawRedis, redisUrl, scanKeys, sleep, uniqueNamespace } from '../support/redis';
 import type { ThrottleWorkerConfig } from '../support/throttle-worker';
@@ -156,22 +156,20 @@ describe('CacheThrottlerStorage across processes', () => {
 
 describe('CacheThrottlerStorage during a Redis outage', () => {
   let server: RedisProcess;
-  let errors: jest.SpyInstance;
-  let logs: jest.SpyInstance;
+  let logs: LogCapture;
 
   beforeAll(async () => {
     server = await RedisProcess.start();
   });
   beforeEach(() => {
-    errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    logs = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    logs = captureLogs(['error', 'log']);
   });
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => logs.restore());
   afterAll(async () => {
     await server.stop();
   });
 
-  const outageLines = () => errors.mock.calls.filter(([message]) => String(message).includes('Redis unavailable for rate limiting'));
+  const outageLines = () => logs.messages('error').filter((message) => message.includes('Redis unavailable for rate limiting'));
 
   async function withApp(throttler: { failClosed?: boolean } | undefined, run: (storage: CacheThrottlerStorage) => Promise<void>): Promise<void> {
     if (!server.running) await server.restart();
@@ -190,7 +188,7 @@ describe('CacheThrottlerStorage during a Redis outage', () => {
       await server.kill();
       for (let i = 0; i < 20; i++) expect(await storage.increment('a', 60_000, 1, 0, 'default')).toMatchObject({ isBlocked: false });
       expect(outageLines()).toHaveLength(1);
-      expect(String(outageLines()[0][0])).toContain('letting every request through (fail-open)');
+      expect(outageLines()[0]).toContain('letting every request through (fail-open)');
       await server.restart();
       let answering = false;
       for (let i = 0; i < 60 && !answering; i++) {
@@ -198,7 +196,7 @@ describe('CacheThrottlerStorage during a Redis outage', () => {
         if (!answering) await sleep(100);
       }
       expect(answering).toBe(true);
-      expect(logs.mock.calls.filter(([message]) => String(message).includes('rate limits enforced again'))).toHaveLength(1);
+      expect(logs.messages('log').filter((message) => message.includes('rate limits enforced again'))).toHaveLength(1);
       expect(outageLines()).toHaveLength(1);
     });
   }, 30_000);
@@ -211,7 +209,7 @@ describe('CacheThrottlerStorage during a Redis outage', () => {
         expect(await storage.increment('a', 60_000, 5, 0, 'default')).toMatchObject({ isBlocked: true, timeToBlockExpire: 1 });
       }
       expect(outageLines()).toHaveLength(1);
-      expect(String(outageLines()[0][0])).toContain('refusing every request (failClosed)');
+      expect(outageLines()[0]).toContain('refusing every request (failClosed)');
     });
   }, 30_000);
 
@@ -225,7 +223,7 @@ describe('CacheThrottlerStorage during a Redis outage', () => {
         const elapsed = performance.now() - started;
         expect(elapsed).toBeGreaterThanOrEqual(95);
         expect(elapsed).toBeLessThan(400);
-        expect(String(outageLines()[0][0])).toContain('timed out after 100 ms');
+        expect(outageLines()[0]).toContain('timed out after 100 ms');
       } finally {
         server.thaw();
       }

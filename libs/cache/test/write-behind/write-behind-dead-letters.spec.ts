@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
 import { CacheEvents, type CacheEventMap, type WriteBehindFlushFn, WriteBehindFlusher, type WriteBehindWrite, writeBehindKeys } from '@app/cache';
 import { type CacheApp, createCacheApp } from '../support/cache-app';
+import { captureLogs } from '../support/log-capture';
 import { cleanNamespace, rawRedis, redisUrl, sleep, uniqueNamespace } from '../support/redis';
 import { deleteQueue, drained, eventually, FakeDb, Posts } from './support/views';
 
@@ -33,7 +33,7 @@ describe('write-behind dead letters', () => {
   });
 
   afterEach(async () => {
-    jest.restoreAllMocks();
+    jest.restoreAllMocks(); // the log capture of the first test
     for (const app of apps.splice(0)) await app.close();
     await deleteQueue(redis, namespace);
     await cleanNamespace(redis, namespace);
@@ -57,7 +57,7 @@ describe('write-behind dead letters', () => {
     await posts.setViews('bad1', -1);
     await posts.setViews('bad2', -2);
     await posts.setViews('good2', 2);
-    const errors = jest.spyOn(Logger.prototype, 'error');
+    const logs = captureLogs(['error']);
     const flusherApp = await start(db, { handlers: { views: refusing } });
     const deadLettered: Array<CacheEventMap['writeBehindDeadLetter']> = [];
     flusherApp.get(CacheEvents).on('writeBehindDeadLetter', (event) => deadLettered.push(event));
@@ -82,7 +82,7 @@ describe('write-behind dead letters', () => {
       { handler: 'views', key: 'views:bad2', value: -2, deliveries: 3, error: expect.stringContaining('views_positive') },
     ]);
     expect(deadLettered.reduce((sum, event) => sum + event.entries, 0)).toBe(2);
-    const logged = errors.mock.calls.filter(([message]) => String(message).includes(queue.deadLetters));
+    const logged = logs.messages('error').filter((message) => message.includes(queue.deadLetters));
     expect(logged).toHaveLength(deadLettered.length); // once per move, not per retry
 
     // Once the cause is fixed: bad2 is replayed as it was; bad1 was written again meanwhile, and its newer value wins.
