@@ -730,7 +730,7 @@ export class CacheEngine {
   /** Keeps a fresh entry in L1 until it stops being fresh (or the policy's L1 cap, if shorter). */
   private keepInL1(key: string, policy: ResolvedPolicy, entry: { bytes: Buffer; freshUntil: number }): void {
     const ttlMs = Math.min(entry.freshUntil - Date.now(), policy.l1?.ttlMs ?? Number.POSITIVE_INFINITY);
-    if (ttlMs >= 1) void this.l1.set(key, entry.bytes, ttlMs);
+    if (ttlMs >= 1) void this.l1.set(key, compactCopy(entry.bytes), ttlMs);
   }
 
   /**
@@ -792,6 +792,17 @@ type FillMode = 'wait' | 'no-wait' | 'store-unreachable';
 /** A flight answered by a stale entry (or by nothing, for a background refresh that stood down). */
 function staleFlight(entry: ReadEntry | undefined): Flight {
   return { value: entry?.value, bytes: entry?.bytes, status: 'STALE' };
+}
+
+/**
+ * The bytes in memory of their own. Small Buffers are slices of shared slabs (Node's 8 KiB pool, a socket's read
+ * chunk); an L1 entry holding a slice keeps the whole slab alive, which doubled L1's memory per entry (measured).
+ */
+function compactCopy(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
 }
 
 /**
