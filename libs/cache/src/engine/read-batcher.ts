@@ -6,8 +6,8 @@ import type { StoreGuard } from './store-guard';
  * A thousand callers of a cold key cost one GET before they join one load; a hundred callers of a hundred hot keys
  * cost one MGET instead of a hundred commands, each with its own syscall and parse.
  *
- * Why this keeps read-after-write: a batch is sent after every read in it started (it is sent once the current
- * pass of the event loop has run, and no read joins a batch already sent). Its reply is therefore at least as new as
+ * Why this keeps read-after-write: a batch is sent after every read in it started (at the end of the current tick
+ * or pass of the event loop, and no read joins a batch already sent). Its reply is therefore at least as new as
  * any write acknowledged before any of its reads started, here or in another process: joining a batch never returns
  * a value older than the caller would have read alone.
  */
@@ -20,6 +20,8 @@ export type ReadReply = Buffer | undefined | typeof STORE_UNREACHABLE;
 export class ReadBatcher {
   /** Batches still open, by read timeout (policies may set their own), each mapping a key to its callers' reply. */
   private readonly open = new Map<number, Map<string, PendingRead>>();
+  /** Batches sent and not answered yet. */
+  private unanswered = 0;
 
   constructor(private readonly guard: StoreGuard) {}
 
@@ -29,9 +31,11 @@ export class ReadBatcher {
     if (!batch) {
       batch = new Map();
       this.open.set(timeoutMs, batch);
-      // setImmediate, not nextTick: the requests that arrived in one poll of the event loop (one per socket
-      // callback) share the batch, and their reads still start before it is sent.
-      setImmediate(() => this.send(timeoutMs));
+      // When idle, the batch goes at the end of this tick: a lone read waits for nothing. While earlier batches are
+      // out, it waits for the end of this pass of the event loop, so the requests of every socket callback in the
+      // pass share it (the reads still all start before it is sent).
+      if (this.unanswered === 0) process.nextTick(() => this.send(timeoutMs));
+      else setImmediate(() => this.send(timeoutMs));
     }
     let pending = batch.get(key);
     if (!pending) {
@@ -54,13 +58,18 @@ export class ReadBatcher {
     // A failed round trip failed every caller in it: the breaker counts them all, as if each had read alone.
     let callers = 0;
     for (const pending of batch.values()) callers += pending.callers;
+    this.unanswered++;
     if (batch.size === 1) {
       const [[key, pending]] = batch;
-      void this.guard.read('get', (store) => store.get(key), STORE_UNREACHABLE, timeoutMs, callers).then((bytes) => pending.resolve(bytes));
+      void this.guard.read('get', (store) => store.get(key), STORE_UNREACHABLE, timeoutMs, callers).then((bytes) => {
+        this.unanswered--;
+        pending.resolve(bytes);
+      });
       return;
     }
     const keys = [...batch.keys()];
     void this.guard.read('getMany', (store) => store.getMany(keys), STORE_UNREACHABLE, timeoutMs, callers).then((values) => {
+      this.unanswered--;
       for (let index = 0; index < keys.length; index++) batch.get(keys[index])!.resolve(values === STORE_UNREACHABLE ? values : values[index]);
     });
   }
