@@ -1,5 +1,5 @@
 import { Inject, Module, type OnModuleInit } from '@nestjs/common';
-import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule } from '@nestjs/core';
 import { CACHE_BUS, CACHE_OPTIONS, CACHE_STORE } from './cache.constants';
 import { CACHE_MODULE_OPTIONS, ConfigurableCacheModule } from './cache.module-definition';
 import { CacheService } from './cache.service';
@@ -18,8 +18,8 @@ import { WriteBehindQueue } from './write-behind/write-behind.queue';
 
 /**
  * Caching for a Nest application: registers the Redis connection, the policy registry, the engine, the
- * {@link CacheService}, the explorer that wraps decorated provider methods and the interceptor that serves decorated
- * controller handlers, and {@link CacheThrottlerStorage} (a @nestjs/throttler storage on the same Redis).
+ * {@link CacheService}, the explorer that wraps decorated provider methods and the interceptor that the decorators
+ * attach to the controller handlers they decorate, and {@link CacheThrottlerStorage} (a @nestjs/throttler storage on the same Redis).
  * @example
  * CacheModule.forRoot({ redis: 'redis://localhost:6379', namespace: 'certs', policies: { credential: { ttl: '10m' } } })
  */
@@ -44,9 +44,20 @@ import { WriteBehindQueue } from './write-behind/write-behind.queue';
     CacheExplorer,
     CacheInterceptor,
     CacheThrottlerStorage,
-    { provide: APP_INTERCEPTOR, useExisting: CacheInterceptor },
   ],
-  exports: [CacheService, CacheEvents, CacheEngine, CacheConnections, CACHE_OPTIONS, CACHE_STORE, CACHE_BUS, CacheThrottlerStorage, WriteBehindFlusher],
+  exports: [
+    CacheService,
+    CacheEvents,
+    CacheEngine,
+    OperationRunner,
+    CacheInterceptor,
+    CacheConnections,
+    CACHE_OPTIONS,
+    CACHE_STORE,
+    CACHE_BUS,
+    CacheThrottlerStorage,
+    WriteBehindFlusher,
+  ],
 })
 export class CacheModule extends ConfigurableCacheModule implements OnModuleInit {
   constructor(

@@ -1,6 +1,8 @@
 import type { Duration } from '../options/duration';
 import type { CacheKeySpec } from '../keys/key-template';
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
 import { CACHE_OPERATIONS_METADATA } from '../cache.constants';
+import { CacheInterceptor } from '../interceptors/cache.interceptor';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -74,12 +76,19 @@ export type CacheOperation =
   | ({ kind: 'writeThrough' } & WriteThroughOptions)
   | ({ kind: 'writeBehind' } & WriteBehindDecoratorOptions);
 
-/** Appends an operation to a method's metadata (a method may carry several, e.g. write-through plus evicts). */
+/**
+ * Appends an operation to a method's metadata (a method may carry several, e.g. write-through plus evicts), and
+ * names {@link CacheInterceptor} among the method's interceptors once, as `@UseInterceptors` would: on a controller
+ * handler it serves the operations, and handlers without caching decorators never pass through it. (Provider methods
+ * are wrapped by the explorer instead; Nest ignores interceptors there.)
+ */
 export function recordOperation(operation: CacheOperation): MethodDecorator {
   return (_target, _propertyKey, descriptor) => {
     const method = descriptor.value as object;
     const existing: CacheOperation[] = Reflect.getMetadata(CACHE_OPERATIONS_METADATA, method) ?? [];
     Reflect.defineMetadata(CACHE_OPERATIONS_METADATA, [...existing, operation], method);
+    const interceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, method) ?? [];
+    if (!interceptors.includes(CacheInterceptor)) Reflect.defineMetadata(INTERCEPTORS_METADATA, [...interceptors, CacheInterceptor], method);
     return descriptor;
   };
 }
