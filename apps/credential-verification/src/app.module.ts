@@ -40,8 +40,10 @@ export class AppModule {
             // User profiles: 5 min. A stale display name is tolerable; an update evicts at once anyway.
             userProfile: { ttl: '5m' },
             // Organisation settings (branding, messages, flags): 60 s. Changes should take effect quickly, and an
-            // update evicts the entry for every instance at once.
-            orgSettings: { ttl: '60s' },
+            // update evicts the entry for every instance at once. Read on every verification, so each instance keeps
+            // them in memory too (L1): the bus drops those copies on an update, and should a bus message be lost,
+            // a copy lives 10 s at most.
+            orgSettings: { ttl: '60s', l1: { ttl: '10s' } },
             // Public stats / dashboard counts: 30 min. Nobody expects real-time accuracy, and the counts are costly.
             publicStats: { ttl: '30m' },
             // Auth tokens: never cached. A revoked token must stop working on the very next request.
