@@ -200,9 +200,9 @@ export class CacheEngine {
         return { value: local, status: 'HIT' };
       }
     }
-    const { value, status } = await this.sharedLookup({ key, policy, load, options });
-    this.report(policy, key, status);
-    return { value, status };
+    const result = await this.sharedLookup({ key, policy, load, options });
+    this.report(policy, key, result.status);
+    return result;
   }
 
   /**
@@ -218,14 +218,16 @@ export class CacheEngine {
     }
     let read: Promise<ReadReply> | undefined;
     const result = this.lookup(request, (issued) => (read = issued));
-    if (!read) return result; // answered without a batched read (fail-safe, repair, sliding): nothing to share
+    // The first caller takes the lookup's own value (without the bytes, which are for the callers who join).
+    const own = result.then(({ value, status }) => ({ value, status }));
+    if (!read) return own; // answered without a batched read (fail-safe, repair, sliding): nothing to share
     const entry: SharedLookup = { policy, read, result };
     this.sharedLookups.set(key, entry);
     const forget = () => {
       if (this.sharedLookups.get(key) === entry) this.sharedLookups.delete(key);
     };
     result.then(forget, forget);
-    return result;
+    return own;
   }
 
   /**
