@@ -3,6 +3,7 @@ import { CACHE_OPTIONS } from './cache.constants';
 import { CacheEngine } from './engine/cache-engine';
 import { type KeyResult, keyScope, qualifyKey, renderKey } from './keys/key-builder';
 import type { NormalizedCacheOptions } from './options/normalize-options';
+import { WriteBehindQueue } from './write-behind/write-behind.queue';
 import { type Duration, parseDuration } from './options/duration';
 
 /** Which policy (and optionally which TTL) a {@link CacheService} call uses. */
@@ -36,6 +37,7 @@ export class CacheService {
   constructor(
     private readonly engine: CacheEngine,
     @Inject(CACHE_OPTIONS) private readonly options: NormalizedCacheOptions,
+    private readonly writeBehindQueue: WriteBehindQueue,
   ) {}
 
   /** The cached value, or undefined on a miss (or when the policy never caches). */
@@ -51,7 +53,10 @@ export class CacheService {
     return this.engine.writeThrough(this.keyOf(key), value, this.options.policies.resolve(options.policy), this.ttlOf(options));
   }
 
-  /** The cached value, else the loader's (cached for next time). Concurrent misses share one loader call. */
+  /**
+   * The cached value, else the loader's (cached for next time). Concurrent misses share one loader call. With
+   * `@WriteBehind` in use, a miss on a key with a queued write answers with that write, not the older database row.
+   */
   async getOrSet<T>(
     key: KeyResult,
     loader: () => Promise<T> | T,
@@ -59,8 +64,9 @@ export class CacheService {
   ): Promise<T> {
     const policy = this.options.policies.resolve(options.policy);
     const { tags } = options;
+    const qualified = this.keyOf(key);
     return (
-      await this.engine.getOrLoad(this.keyOf(key), policy, loader, {
+      await this.engine.getOrLoad(qualified, policy, this.writeBehindQueue.loaderFor(qualified, loader), {
         ttlMs: this.ttlOf(options),
         tags: tags === undefined ? undefined : typeof tags === 'function' ? tags : () => tags,
       })

@@ -102,9 +102,7 @@ export class OperationRunner {
     const key = this.keyOf(compiled, cacheable.key, args, undefined);
     if (key === undefined) return { value: await invoke(), status: 'BYPASS' };
     const { unless, tags } = cacheable;
-    // With write-behind in use, a miss first looks for a queued write of the key: it is newer than the database row.
-    const load = this.writeBehindQueue.active ? () => this.writeBehindQueue.loadPendingOr(key, invoke) : invoke;
-    return this.engine.getOrLoad(key, cacheable.policy, load, {
+    return this.engine.getOrLoad(key, cacheable.policy, this.writeBehindQueue.loaderFor(key, invoke), {
       ttlMs: cacheable.ttlMs,
       shouldCache: unless ? (value) => !unless(value, args) : undefined,
       tags: tags ? (value) => tags(args, value) : undefined,

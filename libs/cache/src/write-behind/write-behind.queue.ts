@@ -72,11 +72,6 @@ export class WriteBehindQueue {
     this.client = client && !client.isCluster ? withWriteBehindScripts(client as Redis) : undefined;
   }
 
-  /** Whether any @WriteBehind is in use (reads then check for pending writes on a miss). */
-  get active(): boolean {
-    return this.compiledAny;
-  }
-
   /**
    * Compiles one @WriteBehind.
    * @throws CacheError naming `where` when the module has no single-node Redis, the handler or policy is unknown, or
@@ -153,6 +148,14 @@ export class WriteBehindQueue {
     ).catch(() => undefined);
     // Not settled: the cached value may be older than what the database now holds, so it goes.
     if (settled === undefined) await this.engine.delete([key]);
+  }
+
+  /**
+   * The loader to use for a miss on `key`: `load` itself while no @WriteBehind is in use, else one that answers
+   * with the key's newest queued write when there is one (it is newer than the database row).
+   */
+  loaderFor<T>(key: string, load: () => Promise<T> | T): () => Promise<T> | T {
+    return this.compiledAny ? () => this.loadPendingOr(key, async () => load()) as Promise<T> : load;
   }
 
   /**

@@ -57,6 +57,21 @@ describe('@WriteBehind', () => {
     expect(posts.loads).toBe(loadsBefore + 1);
   });
 
+  it('CacheService.getOrSet on a key with a queued write answers with that write, not the older row', async () => {
+    const db = new FakeDb();
+    db.rows.set('views:p2', { value: 1, version: 0n });
+    const producer = await start(db, { flusher: false });
+    await producer.get(Posts).setViews('p2', 5);
+    await redis.del(`${namespace}:views:p2`); // evicted before the flush
+    let loads = 0;
+    const loadRow = () => {
+      loads++;
+      return db.rows.get('views:p2')!.value;
+    };
+    expect(await producer.cache.getOrSet('views:p2', loadRow)).toBe(5);
+    expect(loads).toBe(0);
+  });
+
   it('applies the writes of each key in order under concurrency, coalescing within a batch', async () => {
     const db = new FakeDb();
     db.checkVersions = false; // applied blindly: only the flusher's ordering keeps the last write
