@@ -11,6 +11,7 @@
  * With `tables`, each becomes a Markdown table (columns in the order of the first row's keys); without, the object's
  * nested objects are flattened into one table. Numeric columns named in CHART_METRICS get a bar chart per benchmark.
  * A new `bench:*` script joins the suite by being added to package.json; nothing here needs to change.
+ * BENCH_ONLY=stampede,hit reruns only those and rebuilds the page with the others' last results (bench/results/).
  */
 const { spawn } = require('node:child_process');
 const { existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
@@ -21,6 +22,9 @@ const ROOT = path.resolve(__dirname, '..');
 const DOCS = path.join(ROOT, 'docs');
 const PAGE = path.join(DOCS, 'benchmarks.md');
 const SKIPPED = new Set(['bench:install']);
+const RESULTS = path.join(ROOT, 'bench', 'results');
+/** With BENCH_ONLY, the benchmarks to run again (names without `bench:`); the others' last results are reused. */
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((name) => name.trim())) : undefined;
 
 /** Metrics charted when a benchmark's tables have them: column -> axis title. */
 const CHART_METRICS = {
@@ -43,6 +47,13 @@ async function main() {
 
   const outcomes = [];
   for (const name of names) {
+    const previous = path.join(RESULTS, `${name.slice('bench:'.length)}.json`);
+    if (ONLY && !ONLY.has(name.slice('bench:'.length))) {
+      const summary = existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')) : undefined;
+      console.log(`\n> ${name}: not run (BENCH_ONLY), ${summary ? 'its last results reused' : 'no earlier results'}`);
+      outcomes.push({ script: name, seconds: undefined, summary, error: summary ? undefined : 'not run, and no earlier results' });
+      continue;
+    }
     console.log(`\n> npm run ${name}`);
     const started = Date.now();
     const { code, stdout } = await run(name);
@@ -134,7 +145,10 @@ function page(outcomes, charts) {
     '',
     '| benchmark | script | time | status |',
     '| --- | --- | ---: | --- |',
-    ...outcomes.map((o) => `| ${escapeCell(o.summary?.title ?? o.script)} | \`npm run ${o.script}\` | ${o.seconds.toFixed(0)} s | ${o.error ? `failed: ${escapeCell(o.error)}` : 'ok'} |`),
+    ...outcomes.map(
+      (o) =>
+        `| ${escapeCell(o.summary?.title ?? o.script)} | \`npm run ${o.script}\` | ${o.seconds === undefined ? '-' : `${o.seconds.toFixed(0)} s`} | ${o.error ? `failed: ${escapeCell(o.error)}` : o.seconds === undefined ? 'ok (results of an earlier run)' : 'ok'} |`,
+    ),
   ];
   for (const outcome of outcomes) {
     const summary = outcome.summary;
