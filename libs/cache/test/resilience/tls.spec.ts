@@ -1,7 +1,6 @@
-import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { Cacheable } from '@app/cache';
 import { type CacheApp, createCacheApp } from '../support/cache-app';
+import { Catalogue } from '../support/catalogue';
 import { captureLogs, type LogCapture } from '../support/log-capture';
 import { readEnvelope, scanKeys, sleep, uniqueNamespace } from '../support/redis';
 import { startTlsRedisServer, type TlsRedisServer } from '../support/redis-tls';
@@ -13,17 +12,6 @@ import { runTlsUrlWorker } from '../support/tls-url-worker';
  * it, given ioredis options or a `rediss://` URL; a client that does not trust it is refused at the handshake and
  * the cache fails open without logging the URL's password.
  */
-
-@Injectable()
-class Catalogue {
-  loads = 0;
-
-  @Cacheable({ key: 'item:{0}' })
-  async item(id: string) {
-    this.loads++;
-    return { id, load: this.loads };
-  }
-}
 
 /** Subscribers of `channel`, polled until there is one or `timeoutMs` has passed (SUBSCRIBE is asynchronous). */
 async function subscribersWithin(redis: Redis, channel: string, timeoutMs: number): Promise<number> {

@@ -8,9 +8,10 @@ import 'reflect-metadata';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { Injectable, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Cacheable, CacheModule } from '@app/cache';
+import { CacheModule } from '@app/cache';
+import { Catalogue } from './catalogue';
 
 /** What the worker is started with (JSON in the TLS_URL_WORKER environment variable). */
 export interface TlsUrlWorkerConfig {
@@ -51,17 +52,6 @@ export async function runTlsUrlWorker(config: TlsUrlWorkerConfig, caFile: string
   } finally {
     clearTimeout(timer);
     await exited;
-  }
-}
-
-@Injectable()
-class Catalogue {
-  loads = 0;
-
-  @Cacheable({ key: 'item:{0}' })
-  async item(id: string) {
-    this.loads++;
-    return { id, loadedBy: process.pid };
   }
 }
 
