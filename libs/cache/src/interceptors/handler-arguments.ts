@@ -74,18 +74,34 @@ export function handlerPropertyName(controller: { prototype: object }, handler: 
   return name;
 }
 
+/** Reads one argument of a handler from the request (or, for a custom parameter decorator, from the context). */
+type ArgumentReader = (request: HttpRequest, context: ExecutionContext) => unknown;
+
+/** Per handler, where each argument comes from: worked out from the route metadata once, not on every request. */
+const readersByHandler = new WeakMap<object, ReadonlyArray<readonly [index: number, read: ArgumentReader]>>();
+
 /** The handler's arguments as far as they come from the request; parameters of unknown kinds are undefined. */
 export function resolveHandlerArguments(context: ExecutionContext): unknown[] {
-  const controller = context.getClass();
-  const metadata = routeArguments(controller, handlerPropertyName(controller, context.getHandler()));
+  const handler = context.getHandler();
+  let readers = readersByHandler.get(handler);
+  if (!readers) {
+    readers = argumentReaders(context.getClass(), handler);
+    readersByHandler.set(handler, readers);
+  }
   const request = context.switchToHttp().getRequest<HttpRequest>();
   const args: unknown[] = [];
-  for (const [key, argument] of Object.entries(metadata)) {
-    args[argument.index] = key.includes(CUSTOM_ROUTE_ARGS_SUFFIX)
-      ? argument.factory?.(argument.data, context)
-      : fromRequest(Number(key.split(':')[0]), argument.data as string | undefined, request);
-  }
+  for (const [index, read] of readers) args[index] = read(request, context);
   return args;
+}
+
+function argumentReaders(controller: { prototype: object }, handler: object): Array<readonly [number, ArgumentReader]> {
+  const metadata = routeArguments(controller, handlerPropertyName(controller, handler));
+  return Object.entries(metadata).map(([key, argument]): readonly [number, ArgumentReader] => {
+    if (key.includes(CUSTOM_ROUTE_ARGS_SUFFIX)) return [argument.index, (_request, context) => argument.factory?.(argument.data, context)];
+    const type = Number(key.split(':')[0]);
+    const property = argument.data as string | undefined;
+    return [argument.index, (request) => fromRequest(type, property, request)];
+  });
 }
 
 function fromRequest(type: number, property: string | undefined, request: HttpRequest): unknown {
