@@ -119,7 +119,12 @@ describe('freshness', () => {
       expect(elapsed).toBeLessThan(REFRESH_MS);
       expect(reports.loads).toBe(2);
 
-      await sleep(REFRESH_MS + 150);
+      // Once the refresh has landed (its 300 ms of freshness start then), the next request is a HIT on version 2.
+      const landedBy = performance.now() + 2_000;
+      while (((await readEnvelope(redis, `${namespace}:report:r1`))?.v as { version?: number } | undefined)?.version !== 2) {
+        if (performance.now() > landedBy) throw new Error('the background refresh never landed');
+        await sleep(10);
+      }
       expect(reports.loads).toBe(2);
       const next = await fixture.http().get('/reports/r1').expect(200);
       expect(next.headers['x-cache']).toBe('HIT');
