@@ -68,6 +68,8 @@ interface HttpRow {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** The server process's CPU time (user + system) per request: its own cost, apart from the load generator's. */
+  serverCpuUsPerReq: number;
 }
 
 async function main(): Promise<void> {
@@ -172,9 +174,20 @@ async function httpPhase(redisUrl: string, prefix: string): Promise<HttpRow[]> {
     const server = await httpServer(config);
     try {
       await cannon(server.port, HTTP.warmUpS);
+      const cpuBefore = await server.cpu();
       const result = await cannon(server.port, HTTP.durationS);
-      const row = { variant, server: label, reqPerSec: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
-      log(`  ${label.padEnd(40)} ${row.reqPerSec.toLocaleString('en-US').padStart(7)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, errors ${row.errors}`);
+      const cpuAfter = await server.cpu();
+      const cpuUs = cpuAfter.user - cpuBefore.user + (cpuAfter.system - cpuBefore.system);
+      const row = {
+        variant,
+        server: label,
+        reqPerSec: Math.round(result.requests.average),
+        p50Ms: result.latency.p50,
+        p99Ms: result.latency.p99,
+        errors: result.errors + result.non2xx,
+        serverCpuUsPerReq: round1(cpuUs / Math.max(1, result.requests.total)),
+      };
+      log(`  ${label.padEnd(40)} ${row.reqPerSec.toLocaleString('en-US').padStart(7)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, errors ${row.errors}, server CPU ${row.serverCpuUsPerReq} µs/request`);
       measured.push(row);
     } finally {
       await server.stop();
@@ -190,7 +203,7 @@ function cannon(port: number, durationS: number): Promise<autocannon.Result> {
   return autocannon({ url: `http://127.0.0.1:${port}`, connections: HTTP.connections, duration: durationS, requests });
 }
 
-async function httpServer(config: HttpChildConfig): Promise<{ port: number; stop(): Promise<void> }> {
+async function httpServer(config: HttpChildConfig): Promise<{ port: number; cpu(): Promise<NodeJS.CpuUsage>; stop(): Promise<void> }> {
   const process = fork(join(__dirname, 'http-child.ts'), [], {
     execArgv: ['-r', REGISTER],
     env: { ...globalThis.process.env, HIT_HTTP: JSON.stringify(config) },
@@ -202,6 +215,16 @@ async function httpServer(config: HttpChildConfig): Promise<{ port: number; stop
   });
   return {
     port,
+    cpu: () =>
+      new Promise<NodeJS.CpuUsage>((resolveCpu) => {
+        const onMessage = (message: { cpu?: NodeJS.CpuUsage }) => {
+          if (!message.cpu) return;
+          process.off('message', onMessage);
+          resolveCpu(message.cpu);
+        };
+        process.on('message', onMessage);
+        process.send({ type: 'cpu' });
+      }),
     stop: async () => {
       const exited = new Promise((done) => process.once('exit', done));
       process.send({ type: 'exit' });
@@ -265,7 +288,7 @@ function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult
   if (interceptor) Object.assign(peers, { 'nest-interceptor-http': { reqPerSec: interceptor.reqPerSec, ratio: interceptor.ratio } });
 
   const callsColumns = ['library', 'seqUsPerOp', 'seqRatio', 'concOpsPerSec', 'concRatio', 'concUsPerOp'];
-  const httpColumns = ['server', 'reqPerSec', 'ratio', 'p50Ms', 'p99Ms', 'errors'];
+  const httpColumns = ['server', 'reqPerSec', 'ratio', 'serverCpuUsPerReq', 'p50Ms', 'p99Ms', 'errors'];
   const callsTitle = `Hit path, ${PAYLOAD_BYTES}-byte JSON value: sequential and ${CALLS.concurrency} concurrent callers (ratio to raw ioredis)`;
   const httpTitle = `HTTP on Fastify, ${HTTP.connections} connections (ratio to the static ceiling)`;
   const overheadTitle = 'Metrics overhead on the hit path: ours with CacheMetricsModule (Prometheus) vs without, µs/call (ratio: with / without, 1.00 = none)';
@@ -282,6 +305,7 @@ function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult
   }
   const notes = [
     `Targets: Redis hit <= ${TARGETS.l2SeqRatio} x raw ioredis sequential (${ours.l2SeqRatio}: ${met.l2SeqRatio ? 'met' : 'missed'}); >= ${TARGETS.l2ConcRatio} x raw ops/s with ${CALLS.concurrency} concurrent callers (${ours.l2ConcRatio}: ${met.l2ConcRatio ? 'met' : 'missed'}); L1 hit <= ${TARGETS.l1Us} µs (${ours.l1Us}: ${met.l1Us ? 'met' : 'missed'}); HTTP (Redis hit) >= ${TARGETS.httpRatio} x static (${ours.httpRatio}: ${met.httpRatio ? 'met' : 'missed'}).`,
+    'serverCpuUsPerReq: CPU time (user + system) of the server process per request during the measured run, its own cost apart from autocannon, which shares the two cores and caps the ceiling.',
     'seqRatio: µs per call relative to raw ioredis (lower is better). concRatio: ops/s relative to raw ioredis (higher is better); raw ioredis runs with its defaults (no auto-pipelining), ours with the module defaults (no auto-pipelining; reads that start together go out as one MGET, so 100 concurrent callers cost one command per round).',
     `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved; the best round is kept. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,
   ];

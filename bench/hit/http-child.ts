@@ -4,7 +4,8 @@
  * - `static`: a plain handler returning a constant object (the ceiling: no cache, no Redis);
  * - `ours-l2` / `ours-l1`: a @Cacheable controller handler (Redis hit / L1 hit);
  * - `nest-interceptor`: Nest's CacheInterceptor (@nestjs/cache-manager, cache-manager 7) with the Keyv Redis store.
- * Sends `{ port }` over IPC once listening (after one request per id has filled the cache); exits on 'exit'.
+ * Sends `{ port }` over IPC once listening (after one request per id has filled the cache); answers 'cpu' with its
+ * process.cpuUsage(); exits on 'exit'.
  */
 import 'reflect-metadata';
 import { Controller, type DynamicModule, Get, Module, Param, type Provider, type Type } from '@nestjs/common';
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
   }
   process.send?.({ port });
   process.on('message', (message: { type: string }) => {
+    if (message.type === 'cpu') process.send?.({ cpu: process.cpuUsage() });
     if (message.type === 'exit') void app.close().finally(() => process.exit(0));
   });
 }
