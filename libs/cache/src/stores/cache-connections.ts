@@ -47,7 +47,8 @@ export class CacheConnections implements OnApplicationShutdown {
     }
     const where = describeConnection(this.redis.client);
     if (!(await waitUntilReady(this.redis.client, STARTUP_READY_TIMEOUT_MS))) {
-      this.logger.warn(`Redis ${where} not answering; serving from loaders until it does; ${summary}`);
+      const reason = this.redis.lastError();
+      this.logger.warn(`Redis ${where} not answering${reason ? ` (${reason})` : ''}; serving from loaders until it does; ${summary}`);
       return;
     }
     const memory = await checkRedisMemory(this.redis.client, (reason) =>

@@ -5,6 +5,11 @@ import type { RedisConnectionOption } from '../options/cache-options.interface';
 export interface RedisConnection {
   readonly client: Redis | Cluster;
   readonly owned: boolean;
+  /**
+   * Why the last connection attempt failed (refused, TLS handshake, authentication), for the start-up log line;
+   * known for connections the module opened.
+   */
+  readonly lastError: () => string | undefined;
 }
 
 /**
@@ -24,11 +29,14 @@ const CACHE_CONNECTION_DEFAULTS: RedisOptions = {
 
 /** Opens (or adopts) the connection described by the `redis` option. */
 export function openRedisConnection(option: RedisConnectionOption): RedisConnection {
-  if (option instanceof Redis || option instanceof Cluster) return { client: option, owned: false };
+  if (option instanceof Redis || option instanceof Cluster) return { client: option, owned: false, lastError: () => undefined };
   const client = createClient(option);
-  // Connection errors surface through failed commands, which the store guard logs once per outage.
-  client.on('error', () => undefined);
-  return { client, owned: true };
+  // Connection errors surface through failed commands, which the store guard logs once per outage; the last one is
+  // kept for the start-up line, so that a refused certificate or password is not reported as a mere outage.
+  let lastError: string | undefined;
+  client.on('error', (error: Error) => (lastError = withoutCredentials(error.message)));
+  client.on('ready', () => (lastError = undefined));
+  return { client, owned: true, lastError: () => lastError };
 }
 
 function createClient(option: Exclude<RedisConnectionOption, Redis | Cluster>): Redis | Cluster {
@@ -63,6 +71,11 @@ export async function waitUntilReady(client: Redis | Cluster, timeoutMs: number)
     timer.unref();
     client.once('ready', onReady);
   });
+}
+
+/** An error message with any `scheme://user:password@` credentials masked (the message may quote a URL). */
+export function withoutCredentials(message: string): string {
+  return message.replace(/\/\/[^/\s]*@/g, '//***@');
 }
 
 /** host:port of a connection, for logs; never includes credentials. */
