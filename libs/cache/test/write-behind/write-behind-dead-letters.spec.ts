@@ -1,45 +1,25 @@
-import { CacheEvents, type CacheEventMap, type WriteBehindFlushFn, WriteBehindFlusher, type WriteBehindWrite, writeBehindKeys } from '@app/cache';
-import { type CacheApp, createCacheApp } from '../support/cache-app';
+import { CacheEvents, type CacheEventMap, WriteBehindFlusher, type WriteBehindWrite, writeBehindKeys } from '@app/cache';
+import { createCacheApp } from '../support/cache-app';
 import { captureLogs } from '../support/log-capture';
-import { cleanNamespace, rawRedis, redisUrl, sleep, uniqueNamespace } from '../support/redis';
-import { deleteQueue, drained, eventually, FakeDb, Posts } from './support/views';
+import { redisUrl, sleep } from '../support/redis';
+import { drained, eventually, FakeDb, Posts, useWriteBehindApps } from './support/views';
 
 /**
  * Dead letters against real Redis: an entry whose handler keeps failing is moved out of the queue after
  * `maxDeliveries`, without taking the good writes of its batch along, and can be replayed with its original version.
  */
 describe('write-behind dead letters', () => {
-  const redis = rawRedis();
-  const apps: CacheApp[] = [];
-  let namespace: string;
+  const suite = useWriteBehindApps('wb-dead', ({ db, namespace, writeBehind }) => ({
+    cache: {
+      redis: redisUrl(),
+      namespace,
+      writeBehind: { handlers: { views: db.handler }, maxDeliveries: 3, claimIdle: '300ms', block: '100ms', leaderTtl: '1s', retryDelay: '30ms', ...writeBehind },
+    },
+    providers: [Posts],
+  }));
+  const { redis, start } = suite;
 
-  /** An app with `Posts`, whose write-behind handlers are `db`'s unless given. */
-  async function start(db: FakeDb, writeBehind: { flusher?: boolean; handlers?: Record<string, WriteBehindFlushFn> } = {}): Promise<CacheApp> {
-    Posts.db = db;
-    const app = await createCacheApp({
-      cache: {
-        redis: redisUrl(),
-        namespace,
-        writeBehind: { handlers: { views: db.handler }, maxDeliveries: 3, claimIdle: '300ms', block: '100ms', leaderTtl: '1s', retryDelay: '30ms', ...writeBehind },
-      },
-      providers: [Posts],
-    });
-    apps.push(app);
-    return app;
-  }
-
-  beforeEach(() => {
-    namespace = uniqueNamespace('wb-dead');
-  });
-
-  afterEach(async () => {
-    jest.restoreAllMocks(); // the log capture of the first test
-    for (const app of apps.splice(0)) await app.close();
-    await deleteQueue(redis, namespace);
-    await cleanNamespace(redis, namespace);
-  });
-
-  afterAll(() => redis.quit());
+  afterEach(() => jest.restoreAllMocks()); // the log capture of the first test
 
   it('moves an entry its handler keeps refusing to the dead letters after maxDeliveries, flushing the rest of its batch', async () => {
     const db = new FakeDb();
@@ -61,10 +41,10 @@ describe('write-behind dead letters', () => {
     const flusherApp = await start(db, { handlers: { views: refusing } });
     const deadLettered: Array<CacheEventMap['writeBehindDeadLetter']> = [];
     flusherApp.get(CacheEvents).on('writeBehindDeadLetter', (event) => deadLettered.push(event));
-    const queue = writeBehindKeys(namespace);
+    const queue = writeBehindKeys(suite.namespace);
 
     await eventually('both bad writes dead-lettered', async () => (await redis.xlen(queue.deadLetters)) === 2);
-    await drained(redis, namespace);
+    await drained(redis, suite.namespace);
     expect(db.rows.get('views:good1')!.value).toBe(1);
     expect(db.rows.get('views:good2')!.value).toBe(2);
     expect(db.rows.has('views:bad1')).toBe(false);
@@ -73,7 +53,7 @@ describe('write-behind dead letters', () => {
     expect(attempts.filter((key) => key === 'views:bad1')).toHaveLength(3);
     expect(Number(((await redis.xpending(queue.stream, 'flushers')) as [number])[0])).toBe(0);
     // Reads no longer see the value the database refused.
-    expect(await redis.exists(`${namespace}:views:bad1`)).toBe(0);
+    expect(await redis.exists(`${suite.namespace}:views:bad1`)).toBe(0);
     expect(await posts.views('bad1')).toBe(0);
 
     const letters = await flusherApp.get(WriteBehindFlusher).deadLetters();
@@ -88,7 +68,7 @@ describe('write-behind dead letters', () => {
     // Once the cause is fixed: bad2 is replayed as it was; bad1 was written again meanwhile, and its newer value wins.
     refuse = false;
     await posts.setViews('bad1', 10);
-    await drained(redis, namespace);
+    await drained(redis, suite.namespace);
     expect(await flusherApp.get(WriteBehindFlusher).replayDeadLetters()).toBe(2);
     expect(db.rows.get('views:bad1')!.value).toBe(10);
     expect(db.rows.get('views:bad2')).toEqual({ value: -2, version: letters[1].write!.version });
@@ -127,10 +107,10 @@ describe('write-behind dead letters', () => {
     await producer.get(Posts).setViews('p', 7);
     // This flusher knows no "views" handler: it reads the entry again and again, but cannot try it.
     const stranger = await createCacheApp({
-      cache: { redis: redisUrl(), namespace, writeBehind: { handlers: { other: () => undefined }, maxDeliveries: 3, block: '100ms', leaderTtl: '1s', retryDelay: '30ms' } },
+      cache: { redis: redisUrl(), namespace: suite.namespace, writeBehind: { handlers: { other: () => undefined }, maxDeliveries: 3, block: '100ms', leaderTtl: '1s', retryDelay: '30ms' } },
     });
     await sleep(400); // more than maxDeliveries retries of 30 ms
-    const queue = writeBehindKeys(namespace);
+    const queue = writeBehindKeys(suite.namespace);
     expect(await redis.xlen(queue.stream)).toBe(1);
     await stranger.close(); // resigns the lease
 
@@ -143,7 +123,7 @@ describe('write-behind dead letters', () => {
         },
       },
     });
-    await drained(redis, namespace);
+    await drained(redis, suite.namespace);
     expect(db.rows.get('views:p')!.value).toBe(7); // third attempt, within maxDeliveries = 3
     expect(await redis.xlen(queue.deadLetters)).toBe(0);
   });

@@ -1,31 +1,22 @@
-import { CacheMetricsModule, type WriteBehindOptions, type WriteBehindWrite } from '@app/cache';
+import { CacheMetricsModule, type WriteBehindWrite } from '@app/cache';
 import { Registry } from 'prom-client';
-import { type CacheApp, createCacheApp } from '../support/cache-app';
-import { cleanNamespace, rawRedis, redisUrl, sleep, uniqueNamespace } from '../support/redis';
-import { deleteQueue, drained, eventually, FakeDb, Posts } from './support/views';
+import { redisUrl, sleep } from '../support/redis';
+import { drained, eventually, FakeDb, Posts, useWriteBehindApps } from './support/views';
 
 /** The write-behind metrics, read from a prom-client registry while a real queue fills, drains and dead-letters. */
 describe('write-behind metrics', () => {
-  const redis = rawRedis();
-  const apps: CacheApp[] = [];
-  let namespace: string;
   let registry: Registry;
-
-  async function start(db: FakeDb, writeBehind: WriteBehindOptions): Promise<CacheApp> {
-    Posts.db = db;
-    const app = await createCacheApp({
-      cache: {
-        isGlobal: true,
-        redis: redisUrl(),
-        namespace,
-        writeBehind: { handlers: { views: db.handler }, sampleInterval: '30ms', block: '100ms', leaderTtl: '1s', retryDelay: '30ms', ...writeBehind },
-      },
-      imports: [CacheMetricsModule.forRoot({ registry, openTelemetry: false })],
-      providers: [Posts],
-    });
-    apps.push(app);
-    return app;
-  }
+  const suite = useWriteBehindApps('wb-metrics', ({ db, namespace, writeBehind }) => ({
+    cache: {
+      isGlobal: true,
+      redis: redisUrl(),
+      namespace,
+      writeBehind: { handlers: { views: db.handler }, sampleInterval: '30ms', block: '100ms', leaderTtl: '1s', retryDelay: '30ms', ...writeBehind },
+    },
+    imports: [CacheMetricsModule.forRoot({ registry, openTelemetry: false })],
+    providers: [Posts],
+  }));
+  const { redis, start } = suite;
 
   /** The value of one sample of a metric; undefined when that labelled series does not exist. */
   async function value(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
@@ -34,17 +25,8 @@ describe('write-behind metrics', () => {
   }
 
   beforeEach(() => {
-    namespace = uniqueNamespace('wb-metrics');
     registry = new Registry();
   });
-
-  afterEach(async () => {
-    for (const app of apps.splice(0)) await app.close();
-    await deleteQueue(redis, namespace);
-    await cleanNamespace(redis, namespace);
-  });
-
-  afterAll(() => redis.quit());
 
   it('reports the queue length, the entries in flight and the age of the oldest, then zero once drained', async () => {
     const db = new FakeDb();
@@ -56,9 +38,8 @@ describe('write-behind metrics', () => {
       await released;
       await db.handler(writes);
     };
-    await start(db, { handlers: { views: held } });
+    const posts = (await start(db, { handlers: { views: held } })).get(Posts);
 
-    const posts = apps[0].get(Posts);
     for (const id of ['a', 'b', 'c']) await posts.setViews(id, 1);
     await eventually('the batch handed over', () => handedOver === 3);
     await sleep(250);
@@ -69,7 +50,7 @@ describe('write-behind metrics', () => {
     expect(await value('nest_cache_write_behind_lag_seconds')).toBeLessThan(5);
 
     release();
-    await drained(redis, namespace);
+    await drained(redis, suite.namespace);
     await eventually('a sample of the drained queue', async () => (await value('nest_cache_write_behind_queue_length')) === 0);
     expect(await value('nest_cache_write_behind_pending')).toBe(0);
     expect(await value('nest_cache_write_behind_lag_seconds')).toBe(0);

@@ -1,38 +1,18 @@
-import { CacheEvents, type CacheModuleOptions, type WriteBehindWrite } from '@app/cache';
-import { type CacheApp, createCacheApp } from '../support/cache-app';
-import { cleanNamespace, rawRedis, redisUrl, sleep, uniqueNamespace } from '../support/redis';
-import { deleteQueue, drained, FakeDb, Posts } from './support/views';
+import { CacheEvents, type WriteBehindWrite } from '@app/cache';
+import { createCacheApp } from '../support/cache-app';
+import { redisUrl, sleep } from '../support/redis';
+import { drained, FakeDb, Posts, useWriteBehindApps } from './support/views';
 
 describe('@WriteBehind', () => {
-  const redis = rawRedis();
-  const apps: CacheApp[] = [];
-  let namespace: string;
-
-  async function start(db: FakeDb, writeBehind: CacheModuleOptions['writeBehind'] = {}): Promise<CacheApp> {
-    Posts.db = db;
-    const app = await createCacheApp({
-      cache: {
-        redis: redisUrl(),
-        namespace,
-        writeBehind: { handlers: { views: db.handler }, claimIdle: '300ms', block: '100ms', leaderTtl: '1s', retryDelay: '50ms', ...writeBehind },
-      },
-      providers: [Posts],
-    });
-    apps.push(app);
-    return app;
-  }
-
-  beforeEach(() => {
-    namespace = uniqueNamespace('write-behind');
-  });
-
-  afterEach(async () => {
-    for (const app of apps.splice(0)) await app.close();
-    await deleteQueue(redis, namespace);
-    await cleanNamespace(redis, namespace);
-  });
-
-  afterAll(() => redis.quit());
+  const suite = useWriteBehindApps('write-behind', ({ db, namespace, writeBehind }) => ({
+    cache: {
+      redis: redisUrl(),
+      namespace,
+      writeBehind: { handlers: { views: db.handler }, claimIdle: '300ms', block: '100ms', leaderTtl: '1s', retryDelay: '50ms', ...writeBehind },
+    },
+    providers: [Posts],
+  }));
+  const { redis, start } = suite;
 
   it('returns before the database is written; reads see the new value, even after the entry is evicted', async () => {
     const db = new FakeDb();
@@ -44,15 +24,15 @@ describe('@WriteBehind', () => {
     await posts.setViews('p1', 2);
     expect(db.rows.get('views:p1')!.value).toBe(1); // not flushed: no flusher runs
     expect(await posts.views('p1')).toBe(2);
-    await redis.del(`${namespace}:views:p1`); // evicted (or deleted) before the flush
+    await redis.del(`${suite.namespace}:views:p1`); // evicted (or deleted) before the flush
     const loadsBefore = posts.loads;
     expect(await posts.views('p1')).toBe(2); // the queued write answers the miss, not the older row
     expect(posts.loads).toBe(loadsBefore);
 
     await start(db); // a flusher
-    await drained(redis, namespace);
+    await drained(redis, suite.namespace);
     expect(db.rows.get('views:p1')!.value).toBe(2);
-    await redis.del(`${namespace}:views:p1`);
+    await redis.del(`${suite.namespace}:views:p1`);
     expect(await posts.views('p1')).toBe(2); // from the database now
     expect(posts.loads).toBe(loadsBefore + 1);
   });
@@ -62,7 +42,7 @@ describe('@WriteBehind', () => {
     db.rows.set('views:p2', { value: 1, version: 0n });
     const producer = await start(db, { flusher: false });
     await producer.get(Posts).setViews('p2', 5);
-    await redis.del(`${namespace}:views:p2`); // evicted before the flush
+    await redis.del(`${suite.namespace}:views:p2`); // evicted before the flush
     let loads = 0;
     const loadRow = () => {
       loads++;
@@ -88,7 +68,7 @@ describe('@WriteBehind', () => {
         await producers[index % 2].get(Posts).setViews(keys[index % keys.length], index);
       }),
     );
-    await drained(redis, namespace);
+    await drained(redis, suite.namespace);
     for (const key of keys) {
       const cached = await producers[0].get(Posts).views(key);
       expect(db.rows.get(`views:${key}`)!.value).toBe(cached); // the database ends on the last write
@@ -116,11 +96,11 @@ describe('@WriteBehind', () => {
     expect(db.rows.get('views:x')!.value).toBe(2);
     expect(fallbacks).toEqual(['length', 'length']);
     expect(await posts.views('x')).toBe(2);
-    await redis.del(`${namespace}:views:x`);
+    await redis.del(`${suite.namespace}:views:x`);
     expect(await posts.views('x')).toBe(2); // the older queued write does not answer the miss
 
     await start(db); // the flusher delivers x = 1 late: its version is older, the handler keeps x = 2
-    await drained(redis, namespace);
+    await drained(redis, suite.namespace);
     expect(db.rows.get('views:x')!.value).toBe(2);
     expect(db.rows.get('views:y')!.value).toBe(1);
   });
@@ -148,17 +128,17 @@ describe('@WriteBehind', () => {
       await db.handler(writes);
     };
     await createCacheApp({
-      cache: { redis: redisUrl(), namespace, writeBehind: { handlers: { views: flaky }, block: '100ms', leaderTtl: '1s', retryDelay: '50ms' } },
-    }).then((app) => apps.push(app));
+      cache: { redis: redisUrl(), namespace: suite.namespace, writeBehind: { handlers: { views: flaky }, block: '100ms', leaderTtl: '1s', retryDelay: '50ms' } },
+    }).then((app) => suite.keep(app));
     await producer.get(Posts).setViews('f', 1);
     await sleep(100);
     await producer.get(Posts).setViews('f', 2);
-    await drained(redis, namespace);
+    await drained(redis, suite.namespace);
     expect(db.rows.get('views:f')!.value).toBe(2);
     expect(failures).toBeLessThan(0);
   });
 
   it('fails start-up for an unknown flush handler', async () => {
-    await expect(createCacheApp({ cache: { redis: redisUrl(), namespace }, providers: [Posts] })).rejects.toThrow(/flush handler "views"/);
+    await expect(createCacheApp({ cache: { redis: redisUrl(), namespace: suite.namespace }, providers: [Posts] })).rejects.toThrow(/flush handler "views"/);
   });
 });

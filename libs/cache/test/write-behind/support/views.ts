@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { Cacheable, WriteBehind, type WriteBehindWrite, writeBehindKeys } from '@app/cache';
-import { sleep } from '../../support/redis';
+import { Cacheable, WriteBehind, type WriteBehindOptions, type WriteBehindWrite, writeBehindKeys } from '@app/cache';
+import { type CacheApp, type CacheAppSpec, createCacheApp } from '../../support/cache-app';
+import { cleanNamespace, rawRedis, sleep, uniqueNamespace } from '../../support/redis';
 
 /** A database as a Map, and every batch its handler was given. */
 export class FakeDb {
@@ -59,4 +60,53 @@ export async function drained(redis: Redis, namespace: string, timeoutMs = 10_00
 export async function deleteQueue(redis: Redis, namespace: string): Promise<void> {
   const queue = writeBehindKeys(namespace);
   await redis.del(queue.stream, queue.pending, queue.leader, queue.deadLetters);
+}
+
+/** One write-behind spec's Redis client, current namespace and app starter (see {@link useWriteBehindApps}). */
+export interface WriteBehindApps {
+  readonly redis: Redis;
+  /** A fresh namespace for each test. */
+  readonly namespace: string;
+  /** Starts an app with {@link Posts} reading `db`, the spec's module options and these write-behind options. */
+  start(db: FakeDb, writeBehind?: WriteBehindOptions): Promise<CacheApp>;
+  /** Closes an app the test started itself along with the others, after the test. */
+  keep(app: CacheApp): CacheApp;
+}
+
+/**
+ * The lifecycle every write-behind spec shares: each test gets a fresh namespace, and afterwards the apps it started
+ * are closed and its queue and cached keys deleted. `appSpec` builds the spec's app from the test's namespace.
+ */
+export function useWriteBehindApps(
+  namespacePrefix: string,
+  appSpec: (context: { db: FakeDb; namespace: string; writeBehind: WriteBehindOptions }) => CacheAppSpec,
+): WriteBehindApps {
+  const redis = rawRedis();
+  const apps: CacheApp[] = [];
+  let namespace = '';
+  beforeEach(() => {
+    namespace = uniqueNamespace(namespacePrefix);
+  });
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+    await deleteQueue(redis, namespace);
+    await cleanNamespace(redis, namespace);
+  });
+  afterAll(() => redis.quit());
+  return {
+    redis,
+    get namespace() {
+      return namespace;
+    },
+    async start(db, writeBehind = {}) {
+      Posts.db = db;
+      const app = await createCacheApp(appSpec({ db, namespace, writeBehind }));
+      apps.push(app);
+      return app;
+    },
+    keep(app) {
+      apps.push(app);
+      return app;
+    },
+  };
 }
