@@ -114,7 +114,9 @@ describe('write-behind dead letters', () => {
     expect(await redis.xlen(queue.stream)).toBe(1);
     await stranger.close(); // resigns the lease
 
-    let failures = 2;
+    // One transient failure, so the owner needs two of its three deliveries. Counting the stranger's dozen reads would
+    // dead-letter the entry at once; the one delivery a read cut by the stranger's shutdown can still cost is absorbed.
+    let failures = 1;
     await start(db, {
       handlers: {
         views: async (writes) => {
@@ -124,7 +126,7 @@ describe('write-behind dead letters', () => {
       },
     });
     await drained(redis, suite.namespace);
-    expect(db.rows.get('views:p')!.value).toBe(7); // third attempt, within maxDeliveries = 3
+    expect(db.rows.get('views:p')?.value).toBe(7); // second attempt, within maxDeliveries = 3
     expect(await redis.xlen(queue.deadLetters)).toBe(0);
   });
 });
