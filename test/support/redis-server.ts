@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import Redis from 'ioredis';
+import Redis, { type RedisOptions } from 'ioredis';
 
 /**
  * Finds a Redis for the tests, in this order: REDIS_URL; a Testcontainers container when a container runtime
@@ -93,11 +93,15 @@ export async function spawnRedisServer(extraArgs: string[] = []): Promise<TestRe
   };
 }
 
-/** Resolves once a Redis at `url` answers PING, or rejects after `timeoutMs`. */
-export async function waitForPing(url: string, timeoutMs: number): Promise<void> {
+/**
+ * Resolves once a Redis answers PING, or rejects with the last error after `timeoutMs`. `target` is its URL, or a
+ * function that opens a client with the given options (for connections a URL cannot describe, such as TLS with a CA).
+ */
+export async function waitForPing(target: string | ((options: RedisOptions) => Redis), timeoutMs: number): Promise<void> {
+  const open = typeof target === 'string' ? (options: RedisOptions) => new Redis(target, options) : target;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = open({ lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => undefined); // the failed connect() is what we report
     try {
       await client.connect();

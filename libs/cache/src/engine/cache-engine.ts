@@ -214,7 +214,7 @@ export class CacheEngine {
     const { key, policy } = request;
     const shared = this.sharedLookups.get(key);
     if (shared && shared.policy === policy && this.reads.isUnsent(key, this.readTimeoutOf(policy), shared.read)) {
-      return shared.result.then(({ value, status, bytes }) => ({ value: (bytes ? this.decode<T>(bytes, policy) : cloneForCaller(value)) as T, status }));
+      return shared.result.then(({ value, status, bytes }) => ({ value: this.ownCopy<T>(value, bytes, policy), status }));
     }
     let read: Promise<ReadReply> | undefined;
     const result = this.lookup(request, (issued) => (read = issued));
@@ -477,8 +477,13 @@ export class CacheEngine {
 
   /** One caller's result of a flight: the leader takes the loaded value, every other caller its own copy. */
   private answer<T>(flight: Flight, leader: boolean, policy: ResolvedPolicy): LookupResult<T> {
-    const value = leader ? flight.value : flight.bytes ? this.decode<T>(flight.bytes, policy) : cloneForCaller(flight.value);
-    return { value: value as T, status: flight.status, bytes: flight.bytes };
+    const value = leader ? (flight.value as T) : this.ownCopy<T>(flight.value, flight.bytes, policy);
+    return { value, status: flight.status, bytes: flight.bytes };
+  }
+
+  /** A caller's own copy of a shared value: decoded from its entry's bytes, or cloned when there are none. */
+  private ownCopy<T>(value: unknown, bytes: Buffer | undefined, policy: ResolvedPolicy): T {
+    return (bytes ? this.decode<T>(bytes, policy) : cloneForCaller(value)) as T;
   }
 
   /**

@@ -52,26 +52,20 @@ export class ReadBatcher {
   }
 
   private send(timeoutMs: number): void {
-    const batch = this.open.get(timeoutMs);
-    if (!batch) return;
+    const batch = this.open.get(timeoutMs)!;
     this.open.delete(timeoutMs);
     // A failed round trip failed every caller in it: the breaker counts them all, as if each had read alone.
     let callers = 0;
     for (const pending of batch.values()) callers += pending.callers;
-    this.unanswered++;
-    if (batch.size === 1) {
-      const [[key, pending]] = batch;
-      void this.guard.read('get', (store) => store.get(key), STORE_UNREACHABLE, timeoutMs, callers).then((bytes) => {
-        this.unanswered--;
-        pending.resolve(bytes);
-      });
-      return;
-    }
     const keys = [...batch.keys()];
-    void this.guard.read('getMany', (store) => store.getMany(keys), STORE_UNREACHABLE, timeoutMs, callers).then((values) => {
-      this.unanswered--;
-      for (let index = 0; index < keys.length; index++) batch.get(keys[index])!.resolve(values === STORE_UNREACHABLE ? values : values[index]);
-    });
+    const lone = keys.length === 1;
+    this.unanswered++;
+    void this.guard
+      .read(lone ? 'get' : 'getMany', (store) => (lone ? store.get(keys[0]).then((bytes) => [bytes]) : store.getMany(keys)), STORE_UNREACHABLE, timeoutMs, callers)
+      .then((values) => {
+        this.unanswered--;
+        keys.forEach((key, index) => batch.get(key)!.resolve(values === STORE_UNREACHABLE ? values : values[index]));
+      });
   }
 }
 

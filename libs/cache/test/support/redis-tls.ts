@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis, { type RedisOptions } from 'ioredis';
-import { freePort } from '../../../../test/support/redis-server';
+import { freePort, waitForPing } from '../../../../test/support/redis-server';
 
 const run = promisify(execFile);
 
@@ -90,7 +90,7 @@ export async function startTlsRedisServer(password: string): Promise<TlsRedisSer
   });
   exited.catch(() => undefined);
   try {
-    await Promise.race([waitForTlsPing(client, 5_000), exited]);
+    await Promise.race([waitForPing(client, 5_000), exited]);
   } catch (error) {
     await stop();
     throw error;
@@ -123,23 +123,4 @@ async function generateCertificates(dir: string): Promise<void> {
     'x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '1', '-days', '1',
     '-extfile', 'server.ext', '-out', 'server.crt',
   );
-}
-
-/** Resolves once a trusting client gets PONG, or rejects with the last error after `timeoutMs`. */
-async function waitForTlsPing(client: (options?: RedisOptions) => Redis, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const probe = client({ lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined); // the failed connect() is what we report
-    try {
-      await probe.connect();
-      await probe.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      probe.disconnect();
-    }
-  }
 }
