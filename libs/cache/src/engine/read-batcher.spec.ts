@@ -50,6 +50,21 @@ describe('ReadBatcher', () => {
     expect(store.gets).toBe(0);
   });
 
+  it('a batch of more than 8 keys goes out as several getMany calls of at most 8 keys at once, answers in place', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    for (const key of keys.filter((_, i) => i % 3 === 0)) await store.set(key, Buffer.from(key.toUpperCase()), 60_000);
+    const replies = await Promise.all(keys.map((key) => reads.read(key, 100)));
+    expect(replies.map(text)).toEqual(keys.map((key, i) => (i % 3 === 0 ? key.toUpperCase() : undefined)));
+    expect(store.getManys).toEqual([keys.slice(0, 8), keys.slice(8, 16), keys.slice(16)]);
+    expect(store.gets).toBe(0);
+  });
+
+  it('a batch that leaves one key over sends it as a GET', async () => {
+    await Promise.all(Array.from({ length: 9 }, (_, i) => reads.read(`k${i}`, 100)));
+    expect(store.getManys.map((batch) => batch.length)).toEqual([8]);
+    expect(store.gets).toBe(1);
+  });
+
   it('a read that starts after its batch was sent is not joined to it: it sees a write made in between', async () => {
     await store.set('k', Buffer.from('old'), 60_000);
     const first = reads.read('k', 100);
