@@ -16,7 +16,8 @@ import { round1, textTable } from '../support/stats';
  * `npm run bench:hit`: the cost of a cache hit, ~1 KB JSON value, against one Redis:
  *   (1) calls: raw ioredis GET + JSON.parse (the floor), ours through a @Cacheable service method (Redis only, and
  *       with L1), @nestjs/cache-manager, bentocache (L2 only; L1 + L2 + bus) and cacheable; sequential (µs/op) and
- *       100 concurrent callers (ops/s), each library in a fresh process of its own;
+ *       100 concurrent callers (ops/s), each library in a fresh process of its own, in interleaved rounds; ratios
+ *       are medians of per-round ratios, since the host's speed drifts between rounds;
  *   (2) HTTP on Fastify, 50 connections (autocannon): a static handler (the ceiling), ours (Redis hit, L1 hit), Nest's
  *       CacheInterceptor with the Keyv Redis store; req/s and ratio to the ceiling;
  *   (3) memory: bytes of L1 per 100k entries of the value.
@@ -34,8 +35,8 @@ const METRICS = process.env.HIT_METRICS !== '0';
 /** The call contenders of this run: every one, less the metrics variants when HIT_METRICS=0. */
 const CONTENDERS = HIT_CONTENDERS.filter((spec) => METRICS || spec.baseline === undefined);
 
-const CALLS = { keys: 100, warmUpOps: QUICK ? 2_000 : 10_000, sequentialOps: QUICK ? 5_000 : 30_000, concurrency: 100, concurrentMs: QUICK ? 1_000 : 4_000, rounds: QUICK ? 1 : 3 };
-const HTTP = { connections: 50, warmUpS: QUICK ? 1 : 2, durationS: QUICK ? 2 : 6, keys: 100 };
+const CALLS = { keys: 100, warmUpOps: QUICK ? 2_000 : 10_000, sequentialOps: QUICK ? 5_000 : 30_000, concurrency: 100, concurrentMs: QUICK ? 1_000 : 4_000, rounds: QUICK ? 1 : 5 };
+const HTTP = { connections: 50, warmUpS: QUICK ? 1 : 2, durationS: QUICK ? 2 : 5, keys: 100, rounds: QUICK ? 1 : 3 };
 const MEMORY = { entries: 100_000 };
 const TARGETS = { l2SeqRatio: 1.05, l2ConcRatio: 1.4, l1Us: 6, httpRatio: 0.95 };
 
@@ -50,7 +51,7 @@ interface CallsRow {
   concRatio: number;
   concUsPerOp: number;
 }
-/** Ours with metrics against ours without, best round of each: µs per call and the ratio (1.00 = no overhead). */
+/** Ours with metrics against ours without: median µs per call and the median per-round ratio (1.00 = no overhead). */
 interface MetricsOverheadRow {
   variant: string;
   seqUsBase: number;
@@ -70,6 +71,8 @@ interface HttpRow {
   errors: number;
   /** The server process's CPU time (user + system) per request: its own cost, apart from the load generator's. */
   serverCpuUsPerReq: number;
+  /** Its user-space share: the JavaScript's cost, without the kernel's socket work (which grows when the load drops). */
+  serverUserUsPerReq: number;
 }
 
 async function main(): Promise<void> {
@@ -80,10 +83,11 @@ async function main(): Promise<void> {
   const started = Date.now();
   log(`hit benchmark, run ${runId}, Redis ${redis.url} (${redis.source}), value ${PAYLOAD_BYTES} bytes of JSON`);
   let callsRows: CallsRow[] = [];
+  let callsRounds = new Map<HitContenderId, CallsResult[]>();
   let httpRows: HttpRow[] = [];
   let memory: MemoryResult | undefined;
   try {
-    callsRows = await callsPhase(redis.url, `${prefix}:calls`);
+    ({ rows: callsRows, rounds: callsRounds } = await callsPhase(redis.url, `${prefix}:calls`));
     httpRows = await httpPhase(redis.url, `${prefix}:http`);
     memory = await child<MemoryResult>('client-child.ts', { HIT_CHILD: JSON.stringify({ mode: 'memory', redisUrl: redis.url, prefix: `${prefix}:memory`, entries: MEMORY.entries } satisfies MemoryConfig) }, ['--expose-gc']);
     log(`\nmemory: L1 holding ${memory.entries.toLocaleString('en-US')} entries of ${PAYLOAD_BYTES} bytes: ${(memory.bytes / 2 ** 20).toFixed(1)} MiB (${Math.round(memory.bytesPerEntry)} bytes per entry; heap ${(memory.heapBytes / 2 ** 20).toFixed(1)} MiB, buffers ${(memory.externalBytes / 2 ** 20).toFixed(1)} MiB)`);
@@ -92,40 +96,51 @@ async function main(): Promise<void> {
     log(`cleaned up ${deleted} keys of run ${runId}`);
     const version = await redisVersion(redis.url).catch(() => 'unknown');
     await redis.stop();
-    if (callsRows.length > 0) report(callsRows, httpRows, memory, { runId, redis: `${version} (${redis.source})`, wallS: (Date.now() - started) / 1000 });
+    if (callsRows.length > 0) report(callsRows, callsRounds, httpRows, memory, { runId, redis: `${version} (${redis.source})`, wallS: (Date.now() - started) / 1000 });
   }
 }
 
-/** Every contender, `rounds` times in an interleaved order, each run in a fresh process; the best round counts. */
-async function callsPhase(redisUrl: string, prefix: string): Promise<CallsRow[]> {
-  log(`\n(1) calls: sequential ${CALLS.sequentialOps.toLocaleString('en-US')} ops and ${CALLS.concurrency} concurrent callers for ${CALLS.concurrentMs / 1000} s, ${CALLS.rounds} round(s), best round kept`);
-  const best = new Map<HitContenderId, CallsResult>();
+/**
+ * Every contender, `rounds` times in an interleaved order, each run in a fresh process. The machine's speed drifts
+ * (a shared host), so each round's contenders are compared with the raw ioredis run of the same round, and the
+ * report gives the median of those per-round ratios (and the median µs and ops/s across rounds).
+ */
+async function callsPhase(redisUrl: string, prefix: string): Promise<{ rows: CallsRow[]; rounds: Map<HitContenderId, CallsResult[]> }> {
+  log(`\n(1) calls: sequential ${CALLS.sequentialOps.toLocaleString('en-US')} ops and ${CALLS.concurrency} concurrent callers for ${CALLS.concurrentMs / 1000} s, ${CALLS.rounds} round(s), medians of per-round ratios`);
+  const rounds = new Map<HitContenderId, CallsResult[]>(CONTENDERS.map((spec) => [spec.id, []]));
   for (let round = 0; round < CALLS.rounds; round++) {
     for (const spec of roundOrder(round)) {
       const config: CallsConfig = { mode: 'calls', id: spec.id, redisUrl, prefix: `${prefix}:${spec.id}`, ...CALLS };
       const result = await child<CallsResult>('client-child.ts', { HIT_CHILD: JSON.stringify(config) });
       log(`  round ${round + 1} ${spec.label.padEnd(42)} seq ${result.sequentialUsPerOp.toFixed(1).padStart(6)} µs/op, conc ${Math.round(result.concurrentOpsPerSec).toLocaleString('en-US').padStart(8)} ops/s`);
-      const previous = best.get(spec.id);
-      best.set(spec.id, {
-        sequentialUsPerOp: Math.min(previous?.sequentialUsPerOp ?? Infinity, result.sequentialUsPerOp),
-        concurrentOpsPerSec: Math.max(previous?.concurrentOpsPerSec ?? 0, result.concurrentOpsPerSec),
-        concurrentUsPerOp: Math.min(previous?.concurrentUsPerOp ?? Infinity, result.concurrentUsPerOp),
-      });
+      rounds.get(spec.id)!.push(result);
     }
   }
-  const floor = best.get('raw')!;
-  return CONTENDERS.map((spec) => {
-    const result = best.get(spec.id)!;
+  const floor = rounds.get('raw')!;
+  const rows = CONTENDERS.map((spec) => {
+    const results = rounds.get(spec.id)!;
     return {
       id: spec.id,
       library: spec.label,
-      seqUsPerOp: round1(result.sequentialUsPerOp),
-      seqRatio: round2(result.sequentialUsPerOp / floor.sequentialUsPerOp),
-      concOpsPerSec: Math.round(result.concurrentOpsPerSec),
-      concRatio: round2(result.concurrentOpsPerSec / floor.concurrentOpsPerSec),
-      concUsPerOp: round1(result.concurrentUsPerOp),
+      seqUsPerOp: round1(median(results.map((result) => result.sequentialUsPerOp))),
+      seqRatio: round2(pairedRatio(results, floor, (result) => result.sequentialUsPerOp)),
+      concOpsPerSec: Math.round(median(results.map((result) => result.concurrentOpsPerSec))),
+      concRatio: round2(pairedRatio(results, floor, (result) => result.concurrentOpsPerSec)),
+      concUsPerOp: round1(median(results.map((result) => result.concurrentUsPerOp))),
     };
   });
+  return { rows, rounds };
+}
+
+/** The median over rounds of `measure(contender) / measure(reference)`, each pair taken from the same round. */
+function pairedRatio<T>(results: readonly T[], reference: readonly T[], measure: (result: T) => number): number {
+  return median(results.map((result, round) => measure(result) / measure(reference[round])));
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /**
@@ -142,19 +157,20 @@ function roundOrder(round: number): HitContenderSpec[] {
   return order;
 }
 
-/** The overhead of each metrics variant over its baseline, from the best rounds. */
-function metricsOverhead(callsRows: CallsRow[]): MetricsOverheadRow[] {
+/** The overhead of each metrics variant over its baseline: medians, and medians of the per-round ratios. */
+function metricsOverhead(callsRows: CallsRow[], rounds: Map<HitContenderId, CallsResult[]>): MetricsOverheadRow[] {
   return CONTENDERS.filter((spec) => spec.baseline !== undefined).map((spec) => {
     const withMetrics = callsRows.find((row) => row.id === spec.id)!;
     const base = callsRows.find((row) => row.id === spec.baseline)!;
+    const [measured, baseline] = [rounds.get(spec.id)!, rounds.get(spec.baseline!)!];
     return {
       variant: base.library,
       seqUsBase: base.seqUsPerOp,
       seqUsMetrics: withMetrics.seqUsPerOp,
-      seqRatio: round2(withMetrics.seqUsPerOp / base.seqUsPerOp),
+      seqRatio: round2(pairedRatio(measured, baseline, (result) => result.sequentialUsPerOp)),
       concUsBase: base.concUsPerOp,
       concUsMetrics: withMetrics.concUsPerOp,
-      concRatio: round2(withMetrics.concUsPerOp / base.concUsPerOp),
+      concRatio: round2(pairedRatio(measured, baseline, (result) => result.concurrentUsPerOp)),
     };
   });
 }
@@ -166,35 +182,63 @@ const HTTP_VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
   { variant: 'nest-interceptor', label: 'Nest CacheInterceptor (Keyv Redis)' },
 ];
 
+/**
+ * Every variant, `rounds` times in an interleaved order, each server in a fresh process. As with calls, each round's
+ * req/s is compared with the static ceiling of the same round, and the median of those ratios is reported.
+ */
 async function httpPhase(redisUrl: string, prefix: string): Promise<HttpRow[]> {
-  log(`\n(2) HTTP on Fastify, ${HTTP.connections} connections, ${HTTP.durationS} s each after ${HTTP.warmUpS} s of warm-up`);
-  const measured: Array<Omit<HttpRow, 'ratio'>> = [];
-  for (const { variant, label } of HTTP_VARIANTS) {
-    const config: HttpChildConfig = { variant, redisUrl, prefix: `${prefix}:${variant}`, keys: HTTP.keys };
-    const server = await httpServer(config);
-    try {
-      await cannon(server.port, HTTP.warmUpS);
-      const cpuBefore = await server.cpu();
-      const result = await cannon(server.port, HTTP.durationS);
-      const cpuAfter = await server.cpu();
-      const cpuUs = cpuAfter.user - cpuBefore.user + (cpuAfter.system - cpuBefore.system);
-      const row = {
-        variant,
-        server: label,
-        reqPerSec: Math.round(result.requests.average),
-        p50Ms: result.latency.p50,
-        p99Ms: result.latency.p99,
-        errors: result.errors + result.non2xx,
-        serverCpuUsPerReq: round1(cpuUs / Math.max(1, result.requests.total)),
-      };
-      log(`  ${label.padEnd(40)} ${row.reqPerSec.toLocaleString('en-US').padStart(7)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, errors ${row.errors}, server CPU ${row.serverCpuUsPerReq} µs/request`);
-      measured.push(row);
-    } finally {
-      await server.stop();
+  log(`\n(2) HTTP on Fastify, ${HTTP.connections} connections, ${HTTP.durationS} s each after ${HTTP.warmUpS} s of warm-up, ${HTTP.rounds} round(s), medians of per-round ratios`);
+  const rounds = new Map<HttpVariant, Array<Omit<HttpRow, 'ratio'>>>(HTTP_VARIANTS.map(({ variant }) => [variant, []]));
+  for (let round = 0; round < HTTP.rounds; round++) {
+    // The ceiling first in even rounds and last in odd ones, so that it does not always run on a fresh machine.
+    const order = round % 2 === 0 ? HTTP_VARIANTS : [...HTTP_VARIANTS.slice(1), HTTP_VARIANTS[0]];
+    for (const { variant, label } of order) {
+      const row = await measureHttp({ variant, redisUrl, prefix: `${prefix}:${variant}`, keys: HTTP.keys }, label);
+      log(`  round ${round + 1} ${label.padEnd(40)} ${row.reqPerSec.toLocaleString('en-US').padStart(7)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, errors ${row.errors}, server CPU ${row.serverCpuUsPerReq} µs/request (user ${row.serverUserUsPerReq})`);
+      rounds.get(variant)!.push(row);
     }
   }
-  const ceiling = measured.find((row) => row.variant === 'static')!.reqPerSec;
-  return measured.map((row) => ({ ...row, ratio: round2(row.reqPerSec / ceiling) }));
+  const ceiling = rounds.get('static')!;
+  return HTTP_VARIANTS.map(({ variant, label }) => {
+    const measured = rounds.get(variant)!;
+    const middle = (pick: (row: Omit<HttpRow, 'ratio'>) => number) => median(measured.map(pick));
+    return {
+      variant,
+      server: label,
+      reqPerSec: Math.round(middle((row) => row.reqPerSec)),
+      ratio: round2(pairedRatio(measured, ceiling, (row) => row.reqPerSec)),
+      p50Ms: middle((row) => row.p50Ms),
+      p99Ms: middle((row) => row.p99Ms),
+      errors: measured.reduce((sum, row) => sum + row.errors, 0),
+      serverCpuUsPerReq: round1(middle((row) => row.serverCpuUsPerReq)),
+      serverUserUsPerReq: round1(middle((row) => row.serverUserUsPerReq)),
+    };
+  });
+}
+
+/** One variant's server, warmed up, then measured: req/s and latency from autocannon, CPU from the server. */
+async function measureHttp(config: HttpChildConfig, label: string): Promise<Omit<HttpRow, 'ratio'>> {
+  const server = await httpServer(config);
+  try {
+    await cannon(server.port, HTTP.warmUpS);
+    const cpuBefore = await server.cpu();
+    const result = await cannon(server.port, HTTP.durationS);
+    const cpuAfter = await server.cpu();
+    const requests = Math.max(1, result.requests.total);
+    const userUs = cpuAfter.user - cpuBefore.user;
+    return {
+      variant: config.variant,
+      server: label,
+      reqPerSec: Math.round(result.requests.average),
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+      errors: result.errors + result.non2xx,
+      serverCpuUsPerReq: round1((userUs + cpuAfter.system - cpuBefore.system) / requests),
+      serverUserUsPerReq: round1(userUs / requests),
+    };
+  } finally {
+    await server.stop();
+  }
 }
 
 /** autocannon against GET /item/{0..keys-1}, round robin. */
@@ -252,13 +296,13 @@ function child<T>(script: string, env: Record<string, string>, execArgv: string[
   });
 }
 
-function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult | undefined, meta: { runId: string; redis: string; wallS: number }): void {
+function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsResult[]>, httpRows: HttpRow[], memory: MemoryResult | undefined, meta: { runId: string; redis: string; wallS: number }): void {
   const row = (id: HitContenderId) => callsRows.find((candidate) => candidate.id === id)!;
   const http = (variant: HttpVariant) => httpRows.find((candidate) => candidate.variant === variant);
   const l2 = row('ours-l2');
   const l1 = row('ours-l1');
   const httpOurs = http('ours-l2');
-  const overheadRows = metricsOverhead(callsRows);
+  const overheadRows = metricsOverhead(callsRows, callsRounds);
   const overheadOf = (baseline: HitContenderId) => {
     const found = overheadRows.find((candidate) => candidate.variant === row(baseline).library);
     return found && { seqUs: found.seqUsMetrics, seqUsWithout: found.seqUsBase, seqRatio: found.seqRatio, concUs: found.concUsMetrics, concUsWithout: found.concUsBase, concRatio: found.concRatio };
@@ -288,7 +332,7 @@ function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult
   if (interceptor) Object.assign(peers, { 'nest-interceptor-http': { reqPerSec: interceptor.reqPerSec, ratio: interceptor.ratio } });
 
   const callsColumns = ['library', 'seqUsPerOp', 'seqRatio', 'concOpsPerSec', 'concRatio', 'concUsPerOp'];
-  const httpColumns = ['server', 'reqPerSec', 'ratio', 'serverCpuUsPerReq', 'p50Ms', 'p99Ms', 'errors'];
+  const httpColumns = ['server', 'reqPerSec', 'ratio', 'serverCpuUsPerReq', 'serverUserUsPerReq', 'p50Ms', 'p99Ms', 'errors'];
   const callsTitle = `Hit path, ${PAYLOAD_BYTES}-byte JSON value: sequential and ${CALLS.concurrency} concurrent callers (ratio to raw ioredis)`;
   const httpTitle = `HTTP on Fastify, ${HTTP.connections} connections (ratio to the static ceiling)`;
   const overheadTitle = 'Metrics overhead on the hit path: ours with CacheMetricsModule (Prometheus) vs without, µs/call (ratio: with / without, 1.00 = none)';
@@ -305,9 +349,9 @@ function report(callsRows: CallsRow[], httpRows: HttpRow[], memory: MemoryResult
   }
   const notes = [
     `Targets: Redis hit <= ${TARGETS.l2SeqRatio} x raw ioredis sequential (${ours.l2SeqRatio}: ${met.l2SeqRatio ? 'met' : 'missed'}); >= ${TARGETS.l2ConcRatio} x raw ops/s with ${CALLS.concurrency} concurrent callers (${ours.l2ConcRatio}: ${met.l2ConcRatio ? 'met' : 'missed'}); L1 hit <= ${TARGETS.l1Us} µs (${ours.l1Us}: ${met.l1Us ? 'met' : 'missed'}); HTTP (Redis hit) >= ${TARGETS.httpRatio} x static (${ours.httpRatio}: ${met.httpRatio ? 'met' : 'missed'}).`,
-    'serverCpuUsPerReq: CPU time (user + system) of the server process per request during the measured run, its own cost apart from autocannon, which shares the two cores and caps the ceiling.',
-    'seqRatio: µs per call relative to raw ioredis (lower is better). concRatio: ops/s relative to raw ioredis (higher is better); raw ioredis runs with its defaults (no auto-pipelining), ours with the module defaults (no auto-pipelining; reads that start together go out as one MGET, so 100 concurrent callers cost one command per round).',
-    `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved; the best round is kept. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,
+    'serverCpuUsPerReq: CPU time (user + system) of the server process per request during the measured run, its own cost apart from autocannon, which shares the two cores and caps the ceiling. serverUserUsPerReq: its user-space part (the JavaScript); the system part is mostly the socket writes, whose cost per request grows as req/s drops.',
+    'seqRatio: µs per call relative to raw ioredis (lower is better). concRatio: ops/s relative to raw ioredis (higher is better); raw ioredis runs with its defaults (no auto-pipelining), ours with the module defaults (no auto-pipelining; reads that start together go out as MGETs of up to 8 keys, sent at once, so 100 concurrent callers cost 13 commands per round instead of 100).',
+    `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved (HTTP: ${HTTP.rounds}); ratios are medians of per-round ratios to the floor (HTTP: the ceiling) measured in the same round, and µs, ops/s and req/s are medians across rounds. This host's speed drifts by up to 2x over minutes, so ratios are steadier than absolute numbers. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,
   ];
   if (overheadRows.length > 0) {
     notes.push(
