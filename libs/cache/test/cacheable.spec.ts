@@ -67,6 +67,20 @@ class Catalog {
     return of({ id, n: 1 }, { id, n: 2 });
   }
 
+  @Cacheable<[string], unknown>({
+    key: 'throwing:{0}',
+    policy: 'flat',
+    condition: ([id]) => {
+      if (id === 'bad-condition') throw new Error('condition failed');
+      return true;
+    },
+  })
+  throwing(id: string) {
+    this.count('throwing');
+    if (id === 'bad-method') throw new Error('method failed');
+    return { id };
+  }
+
   @SetMetadata('roles', ['admin'])
   @Cacheable({ key: 'guarded', policy: 'flat' })
   async guarded() {
@@ -200,6 +214,16 @@ describe('@Cacheable on a service method', () => {
     expect(await (catalog.sync('s1') as unknown as Promise<unknown>)).toEqual({ id: 's1', sync: true });
     expect(catalog.calls.sync).toBe(1);
     expect(await redis.exists(`${namespace}:sync:s1`)).toBe(1);
+  });
+
+  it('a condition or a sync method that throws rejects the returned promise: the wrapper never throws synchronously', async () => {
+    let badCondition!: Promise<unknown>;
+    let badMethod!: Promise<unknown>;
+    expect(() => (badCondition = catalog.throwing('bad-condition') as unknown as Promise<unknown>)).not.toThrow();
+    expect(() => (badMethod = catalog.throwing('bad-method') as unknown as Promise<unknown>)).not.toThrow();
+    await expect(badCondition).rejects.toThrow('condition failed');
+    await expect(badMethod).rejects.toThrow('method failed');
+    expect(await redis.exists(`${namespace}:throwing:bad-method`)).toBe(0);
   });
 
   it('caches the last value of a method returning an Observable, and still returns an Observable', async () => {

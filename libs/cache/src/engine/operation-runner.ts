@@ -80,8 +80,19 @@ export class OperationRunner {
    * Runs one call through its operations: evictions before, cache-aside around, write-through and evictions after.
    * The method's own errors propagate untouched; cache failures never replace its result.
    */
-  async run(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
-    // The length checks keep a plain @Cacheable call (the hot path) free of empty Promise.all rounds.
+  run(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
+    if (compiled.evictsBefore.length || compiled.writeBehind || compiled.writeThroughs.length || compiled.evictsAfter.length) {
+      return this.runAll(compiled, args, invoke);
+    }
+    // A plain @Cacheable call (the hot path): the engine's promise itself, without an async frame around it.
+    try {
+      return this.readThrough(compiled, args, invoke);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private async runAll(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
     if (compiled.evictsBefore.length) await Promise.all(compiled.evictsBefore.map((evict) => this.evict(compiled, evict, args, undefined)));
     const result = await this.readThrough(compiled, args, invoke);
     if (compiled.writeBehind) await this.writeBehind(compiled, compiled.writeBehind, args, result.value);
@@ -94,13 +105,12 @@ export class OperationRunner {
     return result;
   }
 
-  private async readThrough(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
+  /** Throws synchronously only where a caller's own function (a condition) throws; {@link run} makes that a rejection. */
+  private readThrough(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
     const cacheable = compiled.cacheable;
-    if (!cacheable || (cacheable.condition && !cacheable.condition(args))) {
-      return { value: await invoke(), status: 'BYPASS' };
-    }
+    if (!cacheable || (cacheable.condition && !cacheable.condition(args))) return bypass(invoke);
     const key = this.keyOf(compiled, cacheable.key, args, undefined);
-    if (key === undefined) return { value: await invoke(), status: 'BYPASS' };
+    if (key === undefined) return bypass(invoke);
     const { unless, tags } = cacheable;
     return this.engine.getOrLoad(key, cacheable.policy, this.writeBehindQueue.loaderFor(key, invoke), {
       ttlMs: cacheable.ttlMs,
@@ -192,6 +202,11 @@ export class OperationRunner {
       evictsAfter: evicts.filter((evict) => !evict.beforeInvocation).map((evict) => compileEvict(evict, where)),
     };
   }
+}
+
+/** The call without the cache. */
+async function bypass(invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
+  return { value: await invoke(), status: 'BYPASS' };
 }
 
 function compileEvict(evict: CacheEvictOptions, where: string): CompiledEvict {

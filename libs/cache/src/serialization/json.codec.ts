@@ -57,6 +57,8 @@ function decodeSpecial(key: string, value: unknown): unknown {
 
 const DOLLAR = 0x24;
 const BACKSLASH = 0x5c;
+/** As bytes: a Buffer needle skips the string's conversion on every search. */
+const PROTO = Buffer.from('__proto__');
 
 /**
  * Whether the bytes may hold a tag (`"$`), a `__proto__` key or an escape sequence (which could spell either). Looks
@@ -64,7 +66,7 @@ const BACKSLASH = 0x5c;
  * and a `$` or `\` anywhere (in a value too) merely takes the slower, always correct path.
  */
 function needsReviver(bytes: Buffer): boolean {
-  return bytes.indexOf(DOLLAR) !== -1 || bytes.indexOf(BACKSLASH) !== -1 || bytes.indexOf('__proto__') !== -1;
+  return bytes.indexOf(DOLLAR) !== -1 || bytes.indexOf(BACKSLASH) !== -1 || bytes.indexOf(PROTO) !== -1;
 }
 
 /** A plain (non-array) object whose only key is one of the codec's tags. */
