@@ -19,7 +19,8 @@ import { round1, textTable } from '../support/stats';
  *       100 concurrent callers (ops/s), each library in a fresh process of its own, in interleaved rounds; ratios
  *       are medians of per-round ratios, since the host's speed drifts between rounds;
  *   (2) HTTP on Fastify, 50 connections (autocannon): a static handler (the ceiling), ours (Redis hit, L1 hit), Nest's
- *       CacheInterceptor with the Keyv Redis store; req/s and ratio to the ceiling;
+ *       CacheInterceptor with the Keyv Redis store, and an interceptor that answers a constant (what Nest's interceptor
+ *       pipeline costs by itself); req/s and ratio to the ceiling;
  *   (3) memory: bytes of L1 per 100k entries of the value.
  *   (4) metrics overhead: ours (Redis hit, L1 hit) again with CacheMetricsModule (Prometheus on a fresh prom-client
  *       Registry), in the same interleaved rounds of (1), reported as a ratio to the same variant without metrics.
@@ -180,6 +181,7 @@ const HTTP_VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
   { variant: 'ours-l2', label: 'ours @Cacheable handler (Redis hit)' },
   { variant: 'ours-l1', label: 'ours @Cacheable handler (L1 hit)' },
   { variant: 'nest-interceptor', label: 'Nest CacheInterceptor (Keyv Redis)' },
+  { variant: 'interceptor-floor', label: 'interceptor answering a constant (floor)' },
 ];
 
 /**
@@ -330,6 +332,8 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
   );
   const interceptor = http('nest-interceptor');
   if (interceptor) Object.assign(peers, { 'nest-interceptor-http': { reqPerSec: interceptor.reqPerSec, ratio: interceptor.ratio } });
+  const floor = http('interceptor-floor');
+  if (floor) Object.assign(peers, { 'interceptor-floor-http': { reqPerSec: floor.reqPerSec, ratio: floor.ratio } });
 
   const callsColumns = ['library', 'seqUsPerOp', 'seqRatio', 'concOpsPerSec', 'concRatio', 'concUsPerOp'];
   const httpColumns = ['server', 'reqPerSec', 'ratio', 'serverCpuUsPerReq', 'serverUserUsPerReq', 'p50Ms', 'p99Ms', 'errors'];
@@ -349,6 +353,7 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
   }
   const notes = [
     `Targets: Redis hit <= ${TARGETS.l2SeqRatio} x raw ioredis sequential (${ours.l2SeqRatio}: ${met.l2SeqRatio ? 'met' : 'missed'}); >= ${TARGETS.l2ConcRatio} x raw ops/s with ${CALLS.concurrency} concurrent callers (${ours.l2ConcRatio}: ${met.l2ConcRatio ? 'met' : 'missed'}); L1 hit <= ${TARGETS.l1Us} µs (${ours.l1Us}: ${met.l1Us ? 'met' : 'missed'}); HTTP (Redis hit) >= ${TARGETS.httpRatio} x static (${ours.httpRatio}: ${met.httpRatio ? 'met' : 'missed'}).`,
+    `Interceptor floor: an interceptor that answers a constant without calling the handler reaches ${floor?.ratio ?? '-'} x static; any cache that serves hits from an interceptor (ours on controllers, Nest's CacheInterceptor) pays that pipeline, plus decoding the value and serialising it again.`,
     'serverCpuUsPerReq: CPU time (user + system) of the server process per request during the measured run, its own cost apart from autocannon, which shares the two cores and caps the ceiling. serverUserUsPerReq: its user-space part (the JavaScript); the system part is mostly the socket writes, whose cost per request grows as req/s drops.',
     'seqRatio: µs per call relative to raw ioredis (lower is better). concRatio: ops/s relative to raw ioredis (higher is better); raw ioredis runs with its defaults (no auto-pipelining), ours with the module defaults (no auto-pipelining; reads that start together go out as MGETs of up to 8 keys, sent at once, so 100 concurrent callers cost 13 commands per round instead of 100).',
     `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved (HTTP: ${HTTP.rounds}); ratios are medians of per-round ratios to the floor (HTTP: the ceiling) measured in the same round, and µs, ops/s and req/s are medians across rounds. This host's speed drifts by up to 2x over minutes, so ratios are steadier than absolute numbers. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,

@@ -3,19 +3,22 @@
  * HIT_HTTP). GET /item/:id answers the same ~1 KB JSON body in every variant:
  * - `static`: a plain handler returning a constant object (the ceiling: no cache, no Redis);
  * - `ours-l2` / `ours-l1`: a @Cacheable controller handler (Redis hit / L1 hit);
- * - `nest-interceptor`: Nest's CacheInterceptor (@nestjs/cache-manager, cache-manager 7) with the Keyv Redis store.
+ * - `nest-interceptor`: Nest's CacheInterceptor (@nestjs/cache-manager, cache-manager 7) with the Keyv Redis store;
+ * - `interceptor-floor`: the handler of `ours-*` behind an interceptor that answers the constant body without calling
+ *   it: what Nest's interceptor pipeline costs by itself, the floor of any cache that works as an interceptor.
  * Sends `{ port }` over IPC once listening (after one request per id has filled the cache); answers 'cpu' with its
  * process.cpuUsage(); exits on 'exit'.
  */
 import 'reflect-metadata';
-import { Controller, type DynamicModule, Get, Module, Param, type Provider, type Type } from '@nestjs/common';
+import { type CallHandler, Controller, type DynamicModule, Get, Injectable, Module, type NestInterceptor, Param, type Provider, type Type, UseInterceptors } from '@nestjs/common';
 import { APP_INTERCEPTOR, HttpAdapterHost, NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type Observable, of } from 'rxjs';
 import { Cacheable, CacheModule } from '@app/cache';
 import { peerRequire } from '../support/peers';
 import { payload } from './payload';
 
-export type HttpVariant = 'static' | 'ours-l2' | 'ours-l1' | 'nest-interceptor';
+export type HttpVariant = 'static' | 'ours-l2' | 'ours-l1' | 'nest-interceptor' | 'interceptor-floor';
 export interface HttpChildConfig {
   variant: HttpVariant;
   redisUrl: string;
@@ -51,10 +54,29 @@ class PlainController {
   }
 }
 
+/** Answers every request with the constant body, as a cache hit would, without reading anything. */
+@Injectable()
+class ConstantAnswerInterceptor implements NestInterceptor {
+  intercept(_context: unknown, _next: CallHandler): Observable<unknown> {
+    return of(STATIC_BODY);
+  }
+}
+
+@Controller()
+class InterceptedController {
+  @Get('item/:id')
+  @UseInterceptors(ConstantAnswerInterceptor)
+  item(@Param('id') id: string) {
+    return payload(Number(id));
+  }
+}
+
 function moduleFor(config: HttpChildConfig): { imports: DynamicModule[]; controllers: Type[]; providers: Provider[] } {
   switch (config.variant) {
     case 'static':
       return { imports: [], controllers: [StaticController], providers: [] };
+    case 'interceptor-floor':
+      return { imports: [], controllers: [InterceptedController], providers: [] };
     case 'ours-l2':
     case 'ours-l1': {
       const l1 = config.variant === 'ours-l1';
