@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../test/support/redis-server';
 import { sleep } from '../support/stats';
@@ -14,6 +15,8 @@ export interface AppProcess {
   readonly pid: number;
   /** The app's warnings and errors so far (ANSI colours stripped), e.g. a cache breaker opening under load. */
   warnings(): string[];
+  /** CPU time (user + system, ms) the app process has used so far; NaN where /proc is not available. */
+  cpuMs(): number;
   /** Stops the app (SIGTERM, or SIGUSR2 + exit when profiling, so that --cpu-prof writes its file). */
   stop(): Promise<void>;
 }
@@ -64,6 +67,7 @@ export async function startApp(options: AppProcessOptions): Promise<AppProcess> 
     url,
     pid: child.pid!,
     warnings: () => [...warnings],
+    cpuMs: () => processCpuMs(child.pid!),
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill(options.cpuProfileDir ? 'SIGUSR2' : 'SIGTERM');
@@ -72,4 +76,18 @@ export async function startApp(options: AppProcessOptions): Promise<AppProcess> 
       clearTimeout(timer);
     },
   };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times: USER_HZ, 100 on every Linux Node runs on. */
+const USER_HZ = 100;
+
+/** User + system CPU time of a process, from /proc/<pid>/stat (fields 14 and 15, after the parenthesised name). */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / USER_HZ;
+  } catch {
+    return Number.NaN;
+  }
 }

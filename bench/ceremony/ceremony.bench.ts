@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { type AppProcess, startApp } from './app-process';
 import { findBenchDatabase, seedAndListIds } from './database';
 import { summarizeProfiles } from './profile-summary';
-import { deleteMatching, findBenchRedis, redisVersion } from '../support/redis';
+import { deleteMatching, findBenchRedis, redisCpuMs, redisVersion } from '../support/redis';
 import { epochMs, round1, textTable } from '../support/stats';
 
 /**
@@ -57,6 +57,10 @@ interface RunResult {
   dbQueries: number;
   dbQps: number;
   queriesPerRequest: number;
+  /** The app process's CPU time (user + system) per request during the measured run. */
+  appCpuUsPerReq: number;
+  /** Redis's CPU time per request during the measured run (Redis serves nothing else meanwhile). */
+  redisCpuUsPerReq: number;
   hitRate?: number;
   primeQueries?: number;
 }
@@ -103,8 +107,11 @@ async function main(): Promise<void> {
         const path = verify ? () => `/credentials/${pickId()}` : () => '/static/ping';
         if (WARMUP_S > 0) await cannon(app.url, { connections: CONNECTIONS, duration: WARMUP_S, path });
         const before = await dbQueries(app);
+        const [appCpuBefore, redisCpuBefore] = [app.cpuMs(), await redisCpuMs(redis.url)];
         const result = await cannon(app.url, { connections: CONNECTIONS, duration: DURATION_S, path });
+        const [appCpu, redisCpu] = [app.cpuMs() - appCpuBefore, (await redisCpuMs(redis.url)) - redisCpuBefore];
         const queries = (await dbQueries(app)) - before;
+        const perRequestUs = (ms: number) => round1((ms * 1_000) / Math.max(1, result.requests.total));
         const row: RunResult = {
           run: run === 'static' ? 'static ceiling' : run === 'cached' ? 'caching on' : 'caching off',
           path: verify ? 'GET /credentials/:id' : 'GET /static/ping',
@@ -117,11 +124,13 @@ async function main(): Promise<void> {
           dbQueries: queries,
           dbQps: round1(queries / result.duration),
           queriesPerRequest: result.requests.total > 0 ? Number((queries / result.requests.total).toFixed(4)) : 0,
+          appCpuUsPerReq: perRequestUs(appCpu),
+          redisCpuUsPerReq: perRequestUs(redisCpu),
           ...(primeQueries !== undefined ? { primeQueries } : {}),
         };
         if (row.failed > 0) log(`[${run}] ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
         results.push(row);
-        log(`[${run}] ${row.rps} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.dbQps} db queries/s`);
+        log(`[${run}] ${row.rps} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.dbQps} db queries/s, CPU per request: app ${row.appCpuUsPerReq} µs, Redis ${row.redisCpuUsPerReq} µs`);
       } finally {
         await app.stop();
         const warnings = app.warnings();
@@ -200,12 +209,12 @@ function report(results: RunResult[], environment: { runId: string; redis: strin
   };
 
   log(`\nAward-ceremony load test: ${CONNECTIONS} connections, ${DURATION_S} s per run, ${Math.round(HOT_SHARE * 100)} % on ${HOT_IDS} hot ids, ${CREDENTIALS.toLocaleString('en')} seeded`);
-  log(textTable(results as unknown as Record<string, unknown>[], ['run', 'path', 'rps', 'p50Ms', 'p99Ms', 'maxMs', 'requests', 'failed', 'dbQps', 'queriesPerRequest', 'hitRate']));
+  log(textTable(results as unknown as Record<string, unknown>[], ['run', 'path', 'rps', 'p50Ms', 'p99Ms', 'maxMs', 'requests', 'failed', 'dbQps', 'queriesPerRequest', 'hitRate', 'appCpuUsPerReq', 'redisCpuUsPerReq']));
   log(`\ndatabase queries/s, cached / uncached: ${fmtRatio(dbQueryRatio)} (target <= ${MAX_DB_QUERY_RATIO * 100} %: ${metText(targets.dbQueries.met)}); per request: ${fmtRatio(queriesPerRequestRatio)}`);
   log(`req/s, cached / static: ${rpsVsStatic ?? '-'} (target >= ${MIN_RPS_VS_STATIC}: ${metText(targets.throughput.met)})`);
 
   const pick = (row: RunResult | undefined) =>
-    row && { rps: row.rps, p50Ms: row.p50Ms, p99Ms: row.p99Ms, dbQps: row.dbQps, queriesPerRequest: row.queriesPerRequest, hitRate: row.hitRate, failed: row.failed };
+    row && { rps: row.rps, p50Ms: row.p50Ms, p99Ms: row.p99Ms, dbQps: row.dbQps, queriesPerRequest: row.queriesPerRequest, hitRate: row.hitRate, failed: row.failed, appCpuUsPerReq: row.appCpuUsPerReq, redisCpuUsPerReq: row.redisCpuUsPerReq };
   const summary = {
     bench: 'ceremony',
     title: 'Award-ceremony load test',
@@ -216,7 +225,7 @@ function report(results: RunResult[], environment: { runId: string; redis: strin
     tables: { [`${CONNECTIONS} connections, ${DURATION_S} s per run`]: results },
     cached: pick(cached),
     uncached: pick(uncached),
-    static: ceiling && { rps: ceiling.rps, p50Ms: ceiling.p50Ms, p99Ms: ceiling.p99Ms },
+    static: ceiling && { rps: ceiling.rps, p50Ms: ceiling.p50Ms, p99Ms: ceiling.p99Ms, appCpuUsPerReq: ceiling.appCpuUsPerReq },
     dbQueryRatio,
     queriesPerRequestRatio,
     rpsVsStatic,
@@ -224,7 +233,7 @@ function report(results: RunResult[], environment: { runId: string; redis: strin
     notes: [
       'Each run is a fresh app process; before each verify run every seeded credential is verified once (issue writes through, so the ceremony\'s certificates are cached before it starts), then a warm-up of the same mix.',
       'hitRate = 1 - (queries per request with caching) / (queries per request without); the verify path is cached in the service, so there is no X-Cache header.',
-      `Bodies: ${bodySizes.verify} bytes (verify), ${bodySizes.static} bytes (static). The app and autocannon share the machine's ${cpus().length} cores.`,
+      `Bodies: ${bodySizes.verify} bytes (verify), ${bodySizes.static} bytes (static). The app, Redis and autocannon share the machine's ${cpus().length} cores, so req/s is set by the CPU all three need per request: appCpuUsPerReq and redisCpuUsPerReq are the app's and Redis's CPU time (user + system) per request during the run (/proc and INFO cpu; 10 ms ticks).`,
     ],
     environment: {
       ...environment,

@@ -52,3 +52,15 @@ export async function redisVersion(url: string): Promise<string> {
     client.disconnect();
   }
 }
+
+/** CPU time (user + system, ms) the server at `url` has used since it started, from INFO cpu. */
+export async function redisCpuMs(url: string): Promise<number> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    const info = await client.info('cpu');
+    const seconds = (field: string) => Number(new RegExp(`${field}:([0-9.]+)`).exec(info)?.[1] ?? Number.NaN);
+    return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1_000;
+  } finally {
+    client.disconnect();
+  }
+}
