@@ -34,8 +34,8 @@ import { StoreGuard } from './store-guard';
  *   of the key revokes it, and a fill whose lease was revoked is refused, so a value loaded before a write can never
  *   land in the cache after it. A load without a lease (store unreachable, lock wait exhausted) is not cached.
  *   A local write or delete also detaches this process's load of the key, so later callers start a new one.
- * - Tags are versions checked on read (one MGET of the entry's tags, all in one slot): invalidating a tag is one
- *   INCR per tag, whatever the number of entries. A fill records the versions it saw, and is not cached when a tag
+ * - Tags are versions checked on read (batched with the other reads, all tag keys in one slot): invalidating a tag
+ *   is one INCR per tag, whatever the number of entries. A fill records the versions it saw, and is not cached when a tag
  *   invalidation happened while it loaded (the namespace's tag epoch moved).
  * - L1 holds only fresh entries, as encoded bytes (every read decodes its own copy). A write or delete anywhere
  *   drops the key from every instance's L1 through the bus; a copy read from the store while an invalidation

@@ -2,7 +2,7 @@ import { safeSegment } from './key-builder';
 
 /**
  * Where tag versions live. All of a namespace's tag keys carry the hash tag `{<namespace>}`, so they share one Cluster
- * slot and one MGET reads the versions of every tag an entry carries. They sit under the namespace prefix, so
+ * slot and a multi-key read of them (MGET) works on a Cluster too. They sit under the namespace prefix, so
  * clearing the namespace resets them too (entries that recorded other versions then read as misses).
  */
 export function tagVersionKey(namespace: string, tag: string): string {

@@ -17,7 +17,7 @@ export interface RedisConnection {
  * at once (the engine then serves from the loader) instead of waiting in an offline queue that would replay stale
  * writes after recovery; reconnection goes on in the background with a capped backoff. No auto-pipelining: it costs
  * every command a pipeline of its own (measured: +15-25 µs on a lone GET), and the engine already sends the reads
- * that start together as one MGET (see ReadBatcher).
+ * that start together as MGETs of up to 8 keys (see ReadBatcher).
  */
 const CACHE_CONNECTION_DEFAULTS: RedisOptions = {
   enableAutoPipelining: false,
