@@ -62,14 +62,10 @@ class ConstantAnswerInterceptor implements NestInterceptor {
   }
 }
 
+/** PlainController's route behind the interceptor. */
 @Controller()
-class InterceptedController {
-  @Get('item/:id')
-  @UseInterceptors(ConstantAnswerInterceptor)
-  item(@Param('id') id: string) {
-    return payload(Number(id));
-  }
-}
+@UseInterceptors(ConstantAnswerInterceptor)
+class InterceptedController extends PlainController {}
 
 function moduleFor(config: HttpChildConfig): { imports: DynamicModule[]; controllers: Type[]; providers: Provider[] } {
   switch (config.variant) {
