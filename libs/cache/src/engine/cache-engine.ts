@@ -191,18 +191,16 @@ export class CacheEngine {
    * background), else loads it once across all callers and processes, caches it, and returns it.
    * @param key the full key, namespace included
    */
-  async getOrLoad<T>(key: string, policy: ResolvedPolicy, load: () => Promise<T> | T, options: LoadOptions<T> = {}): Promise<CacheResult<T>> {
-    if (!policy.cache) return { value: await load(), status: 'BYPASS' };
+  getOrLoad<T>(key: string, policy: ResolvedPolicy, load: () => Promise<T> | T, options: LoadOptions<T> = {}): Promise<CacheResult<T>> {
+    if (!policy.cache) return loadBypassingCache(load);
     if (policy.l1) {
       const local = this.readL1<T>(key, policy);
       if (local !== undefined) {
         if (this.events.has('hit')) this.events.emit('hit', { policy: policy.name, key, tier: 'l1' });
-        return { value: local, status: 'HIT' };
+        return Promise.resolve({ value: local, status: 'HIT' });
       }
     }
-    const result = await this.sharedLookup({ key, policy, load, options });
-    this.report(policy, key, result.status);
-    return result;
+    return this.sharedLookup({ key, policy, load, options });
   }
 
   /**
@@ -214,12 +212,18 @@ export class CacheEngine {
     const { key, policy } = request;
     const shared = this.sharedLookups.get(key);
     if (shared && shared.policy === policy && this.reads.isUnsent(key, this.readTimeoutOf(policy), shared.read)) {
-      return shared.result.then(({ value, status, bytes }) => ({ value: this.ownCopy<T>(value, bytes, policy), status }));
+      return shared.result.then(({ value, status, bytes }) => {
+        this.report(policy, key, status);
+        return { value: this.ownCopy<T>(value, bytes, policy), status };
+      });
     }
     let read: Promise<ReadReply> | undefined;
     const result = this.lookup(request, (issued) => (read = issued));
     // The first caller takes the lookup's own value (without the bytes, which are for the callers who join).
-    const own = result.then(({ value, status }) => ({ value, status }));
+    const own = result.then(({ value, status }) => {
+      this.report(policy, key, status);
+      return { value, status };
+    });
     if (!read) return own; // answered without a batched read (fail-safe, repair, sliding): nothing to share
     const entry: SharedLookup = { policy, read, result };
     this.sharedLookups.set(key, entry);
@@ -386,28 +390,41 @@ export class CacheEngine {
   /**
    * Judges stored bytes read at L1 epoch `epoch`: an entry of this cache, of this format version, whose tags are
    * current. Bad bytes are deleted. A usable entry is kept in L1 when no invalidation arrived since the read began.
+   * Synchronous unless the entry has tags to check or bad bytes to delete, so that a plain hit takes no extra
+   * promise hops.
    */
-  private async accept<T>(key: string, policy: ResolvedPolicy, bytes: Buffer | undefined, epoch: number): Promise<ReadEntry<T> | undefined> {
+  private accept<T>(key: string, policy: ResolvedPolicy, bytes: Buffer | undefined, epoch: number): ReadEntry<T> | undefined | Promise<ReadEntry<T> | undefined> {
     if (!bytes || this.repairs.covers(key)) return undefined;
+    let entry: ReadEntry<T>;
     try {
       if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {
         throw new DecodeError(policy.codec.name, `entry of ${bytes.length} bytes exceeds maxBytes (${policy.maxBytes})`);
       }
       const { value, freshUntil, loadMs, tags, formatVersion } = decodeEntry<T>(policy.codec, bytes);
-      const entry: ReadEntry<T> = { value, freshUntil, loadMs, tags, formatVersion, bytes };
-      // Another deploy's shape: a miss, replaced by the next fill (not deleted: that deploy may still be reading it).
-      if (entry.formatVersion !== this.options.formatVersion) return undefined;
-      if (entry.tags && (Object.keys(entry.tags).some((tag) => this.repairs.coversTag(tag)) || !(await this.tagsUnchanged(entry.tags)))) {
-        return undefined;
-      }
-      if (policy.l1 && epoch === this.l1Epoch) this.keepInL1(key, policy, entry);
-      return entry;
+      entry = { value, freshUntil, loadMs, tags, formatVersion, bytes };
     } catch (error) {
-      this.logger.warnOnce(`decode:${policy.name}`, `policy "${policy.name}": ${(error as CacheError).message}; entry deleted, treated as a miss`);
-      this.events.emit('badEntry', { policy: policy.name, key });
-      await this.delete([key]);
-      return undefined;
+      return this.discardBadEntry(key, policy, error as CacheError);
     }
+    // Another deploy's shape: a miss, replaced by the next fill (not deleted: that deploy may still be reading it).
+    if (entry.formatVersion !== this.options.formatVersion) return undefined;
+    if (!entry.tags) return this.admit(key, policy, entry, epoch);
+    const tags = entry.tags;
+    if (Object.keys(tags).some((tag) => this.repairs.coversTag(tag))) return undefined;
+    return this.tagsUnchanged(tags).then((current) => (current ? this.admit(key, policy, entry, epoch) : undefined));
+  }
+
+  /** A usable entry: kept in L1 when the policy has it and no invalidation arrived since the read began. */
+  private admit<T>(key: string, policy: ResolvedPolicy, entry: ReadEntry<T>, epoch: number): ReadEntry<T> {
+    if (policy.l1 && epoch === this.l1Epoch) this.keepInL1(key, policy, entry);
+    return entry;
+  }
+
+  /** Bytes this cache cannot read (corrupt, foreign, too large): deleted, and a miss. */
+  private async discardBadEntry(key: string, policy: ResolvedPolicy, error: CacheError): Promise<undefined> {
+    this.logger.warnOnce(`decode:${policy.name}`, `policy "${policy.name}": ${error.message}; entry deleted, treated as a miss`);
+    this.events.emit('badEntry', { policy: policy.name, key });
+    await this.delete([key]);
+    return undefined;
   }
 
   /**
@@ -781,6 +798,11 @@ export class CacheEngine {
   private decode<T>(bytes: Buffer, policy: ResolvedPolicy): T {
     return decodeEntry<T>(policy.codec, bytes).value;
   }
+}
+
+/** A policy with `cache: false`: the loader's value, untouched (a loader that throws synchronously rejects). */
+async function loadBypassingCache<T>(load: () => Promise<T> | T): Promise<CacheResult<T>> {
+  return { value: await load(), status: 'BYPASS' };
 }
 
 /** Spreads a TTL uniformly within ±jitter, so entries written together do not all expire together. */

@@ -76,14 +76,19 @@ export class ReadBatcher {
     // A failed round trip failed every caller in it: the breaker counts them all, as if each had read alone.
     let callers = 0;
     for (const key of keys) callers += batch.get(key)!.callers;
-    const lone = keys.length === 1;
     this.unanswered++;
-    void this.guard
-      .read(lone ? 'get' : 'getMany', (store) => (lone ? store.get(keys[0]).then((bytes) => [bytes]) : store.getMany(keys)), STORE_UNREACHABLE, timeoutMs, callers)
-      .then((values) => {
+    if (keys.length === 1) {
+      const pending = batch.get(keys[0])!;
+      void this.guard.read('get', (store) => store.get(keys[0]), STORE_UNREACHABLE, timeoutMs, callers).then((reply) => {
         this.unanswered--;
-        keys.forEach((key, index) => batch.get(key)!.resolve(values === STORE_UNREACHABLE ? values : values[index]));
+        pending.resolve(reply);
       });
+      return;
+    }
+    void this.guard.read('getMany', (store) => store.getMany(keys), STORE_UNREACHABLE, timeoutMs, callers).then((replies) => {
+      this.unanswered--;
+      keys.forEach((key, index) => batch.get(key)!.resolve(replies === STORE_UNREACHABLE ? replies : replies[index]));
+    });
   }
 }
 
