@@ -218,19 +218,26 @@ export class CacheEngine {
       });
     }
     let read: Promise<ReadReply> | undefined;
+    let shareable: SharedLookup | undefined;
+    const forget = () => {
+      if (shareable && this.sharedLookups.get(key) === shareable) this.sharedLookups.delete(key);
+    };
     const result = this.lookup(request, (issued) => (read = issued));
     // The first caller takes the lookup's own value (without the bytes, which are for the callers who join).
-    const own = result.then(({ value, status }) => {
-      this.report(policy, key, status);
-      return { value, status };
-    });
+    const own = result.then(
+      ({ value, status }) => {
+        forget();
+        this.report(policy, key, status);
+        return { value, status };
+      },
+      (error: unknown) => {
+        forget();
+        throw error;
+      },
+    );
     if (!read) return own; // answered without a batched read (fail-safe, repair, sliding): nothing to share
-    const entry: SharedLookup = { policy, read, result };
-    this.sharedLookups.set(key, entry);
-    const forget = () => {
-      if (this.sharedLookups.get(key) === entry) this.sharedLookups.delete(key);
-    };
-    result.then(forget, forget);
+    shareable = { policy, read, result };
+    this.sharedLookups.set(key, shareable);
     return own;
   }
 

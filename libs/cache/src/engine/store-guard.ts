@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { CacheStore } from '../stores/cache-store.interface';
 import type { CacheEvents } from './cache-events';
+import { Deadlines } from './deadlines';
 
 /**
  * The single door to the shared store. A store failure never reaches a caller: reads become misses, writes and
@@ -45,6 +46,7 @@ export class StoreGuard {
   private state: BreakerState = 'closed';
   private consecutiveFailures = 0;
   private openedAt = 0;
+  private readonly deadlines = new Deadlines();
 
   constructor(
     readonly store: CacheStore,
@@ -84,14 +86,11 @@ export class StoreGuard {
       const fail = (error: unknown) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        this.deadlines.cancel(deadline);
         this.failed(operation, error, probe, callers);
         resolve(fallback);
       };
-      // Timers run before I/O in each turn of the event loop: on a saturated process the reply may already be
-      // waiting in the socket when the timer fires. setImmediate lets this turn's I/O settle the call first, so
-      // a busy event loop is not mistaken for a slow store (which would open the breaker on a healthy Redis).
-      const timer = setTimeout(() => setImmediate(() => fail(new StoreTimeoutError(operation, timeoutMs))), timeoutMs);
+      const deadline = this.deadlines.start(timeoutMs, () => fail(new StoreTimeoutError(operation, timeoutMs)));
       let answer: Promise<T>;
       try {
         answer = call(this.store);
@@ -102,7 +101,7 @@ export class StoreGuard {
       answer.then((result) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        this.deadlines.cancel(deadline);
         this.succeeded(probe);
         resolve(result);
       }, fail);
