@@ -2,7 +2,8 @@ import { type INestApplication, ValidationPipe } from '@nestjs/common';
 
 /** Whether the client prefers an HTML page (a browser that scanned the QR code) over JSON (an API client). */
 export function wantsHtml(accept: string | undefined): boolean {
-  if (!accept) return false;
+  // Scanners' and API clients' headers ("application/json", "*/*") never name HTML: skip the parse (hot path).
+  if (!accept || !/html/i.test(accept)) return false;
   const html = quality(accept, 'text/html');
   const json = Math.max(quality(accept, 'application/json'), quality(accept, 'application/*'));
   return html > 0 && html >= json;

@@ -212,9 +212,9 @@ export class CacheEngine {
     const { key, policy } = request;
     const shared = this.sharedLookups.get(key);
     if (shared && shared.policy === policy && this.reads.isUnsent(key, this.readTimeoutOf(policy), shared.read)) {
-      return shared.result.then(({ value, status, bytes }) => {
-        this.report(policy, key, status);
-        return { value: this.ownCopy<T>(value, bytes, policy), status };
+      return shared.result.then((result) => {
+        this.report(policy, key, result.status);
+        return { value: this.joinerCopy<T>(result, policy), status: result.status };
       });
     }
     let read: Promise<ReadReply> | undefined;
@@ -508,6 +508,23 @@ export class CacheEngine {
   /** A caller's own copy of a shared value: decoded from its entry's bytes, or cloned when there are none. */
   private ownCopy<T>(value: unknown, bytes: Buffer | undefined, policy: ResolvedPolicy): T {
     return (bytes ? this.decode<T>(bytes, policy) : cloneForCaller(value)) as T;
+  }
+
+  /**
+   * The own copy of a caller who joined a shared lookup. Unless it is a loader's (MISS), the lookup's value was
+   * decoded by this lookup and no caller has seen it yet: reactions to a promise run in order, so every joiner's
+   * runs before the first caller's code does. The codec copies it, then, where it can: for JSON that is about 4x
+   * cheaper than decoding the bytes again.
+   */
+  private joinerCopy<T>({ value, bytes, status }: LookupResult<unknown>, policy: ResolvedPolicy): T {
+    if (status !== 'MISS' && policy.codec.clone) {
+      try {
+        return policy.codec.clone(value) as T;
+      } catch {
+        // Nested too deeply to copy recursively: decoding still works.
+      }
+    }
+    return this.ownCopy<T>(value, bytes, policy);
   }
 
   /**

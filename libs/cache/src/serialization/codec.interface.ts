@@ -7,4 +7,10 @@ export interface CacheCodec {
   readonly name: string;
   encode(value: unknown): Buffer;
   decode(bytes: Buffer): unknown;
+  /**
+   * Optional: a deep copy of a value this codec's {@link decode} returned, equal to what decoding the same bytes
+   * again would return and sharing no object with it. Callers of one key that share a read each get their own
+   * copy; where this is cheaper than decoding, they get it from here. Without it, each copy is decoded.
+   */
+  clone?(decoded: unknown): unknown;
 }

@@ -82,4 +82,25 @@ describe.each(codecs)('%s codec properties', (_name, codec) => {
       { numRuns: 300 },
     );
   });
+
+  it('copies a decoded value, when it can, into an equal value that shares no object with it', () => {
+    if (!codec.clone) return; // optional: callers then get decoded copies
+    const objects = (value: unknown, found: object[] = []): object[] => {
+      if (value !== null && typeof value === 'object') {
+        found.push(value);
+        Object.values(value).forEach((item) => objects(item, found));
+      }
+      return found;
+    };
+    fc.assert(
+      fc.property(fc.oneof(jsonValue, valueWithDates), (value) => {
+        const decoded = codec.decode(codec.encode(value));
+        const copy = codec.clone!(decoded);
+        expect(copy).toEqual(decoded);
+        const originals = new Set(objects(decoded));
+        expect(objects(copy).filter((object) => originals.has(object))).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

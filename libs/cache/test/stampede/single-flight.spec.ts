@@ -68,4 +68,25 @@ describe('1,000 concurrent calls on a cold key', () => {
     await expect(catalog.product('p1')).resolves.toEqual({ id: 'p1', tags: ['a', 'b'], loads: 1 });
     expect(catalog.loads).toBe(1);
   });
+
+  it('a burst of hits on a cached key shares one read; every caller gets an equal value of its own, Dates included', async () => {
+    const value = { id: 'warm', tags: ['a'], at: new Date(7), nested: { list: [1, 2] } };
+    await fixture.cache.set('warm', value);
+    const loader = async () => {
+      throw new Error('a hit must not load');
+    };
+    // Each caller changes its value as soon as it has it: were any object shared, another caller would see it.
+    const values = await Promise.all(
+      Array.from({ length: CALLERS }, (_, caller) =>
+        fixture.cache.getOrSet('warm', loader).then((got) => {
+          got.tags.push(`caller ${caller}`);
+          got.nested.list.push(caller);
+          got.at.setTime(caller);
+          return got;
+        }),
+      ),
+    );
+    values.forEach((got, caller) => expect(got).toEqual({ id: 'warm', tags: ['a', `caller ${caller}`], at: new Date(caller), nested: { list: [1, 2, caller] } }));
+    await expect(fixture.cache.getOrSet('warm', loader)).resolves.toEqual(value);
+  });
 });
