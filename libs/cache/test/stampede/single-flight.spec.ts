@@ -72,7 +72,7 @@ describe('1,000 concurrent calls on a cold key', () => {
   it('a burst of hits on a cached key shares one read; every caller gets an equal value of its own, Dates included', async () => {
     const value = { id: 'warm', tags: ['a'], at: new Date(7), nested: { list: [1, 2] } };
     await fixture.cache.set('warm', value);
-    const loader = async () => {
+    const loader = async (): Promise<typeof value> => {
       throw new Error('a hit must not load');
     };
     // Each caller changes its value as soon as it has it: were any object shared, another caller would see it.
