@@ -37,7 +37,7 @@ const METRICS = process.env.HIT_METRICS !== '0';
 const CONTENDERS = HIT_CONTENDERS.filter((spec) => METRICS || spec.baseline === undefined);
 
 const CALLS = { keys: 100, warmUpOps: QUICK ? 2_000 : 10_000, sequentialOps: QUICK ? 5_000 : 30_000, concurrency: 100, concurrentMs: QUICK ? 1_000 : 4_000, rounds: QUICK ? 1 : 5 };
-const HTTP = { connections: 50, warmUpS: QUICK ? 1 : 2, durationS: QUICK ? 2 : 5, keys: 100, rounds: QUICK ? 1 : 3 };
+const HTTP = { connections: 50, warmUpS: QUICK ? 1 : 2, durationS: QUICK ? 2 : 3, keys: 100, rounds: QUICK ? 1 : 5 };
 const MEMORY = { entries: 100_000 };
 const TARGETS = { l2SeqRatio: 1.05, l2ConcRatio: 1.4, l1Us: 6, httpRatio: 0.95 };
 
@@ -179,62 +179,67 @@ const HTTP_VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
 ];
 
 /**
- * Every variant, `rounds` times in an interleaved order, each server in a fresh process. As with calls, each round's
- * req/s is compared with the static ceiling of the same round, and the median of those ratios is reported.
+ * Every variant's server in a fresh process of its own, all started (and warmed up) before the first measurement, then
+ * measured `rounds` times in an interleaved order. Servers that are alive together can be measured back to back, so
+ * each round's pairs are seconds apart rather than a minute: as with calls, each round's req/s is compared with the
+ * static ceiling of the same round, and the median of those ratios is reported.
  */
 async function httpPhase(redisUrl: string, prefix: string): Promise<HttpRow[]> {
-  log(`\n(2) HTTP on Fastify, ${HTTP.connections} connections, ${HTTP.durationS} s each after ${HTTP.warmUpS} s of warm-up, ${HTTP.rounds} round(s), medians of per-round ratios`);
-  const rounds = new Map<HttpVariant, Array<Omit<HttpRow, 'ratio'>>>(HTTP_VARIANTS.map(({ variant }) => [variant, []]));
-  for (let round = 0; round < HTTP.rounds; round++) {
-    // The ceiling first in even rounds and last in odd ones, so that it does not always run on a fresh machine.
-    const order = round % 2 === 0 ? HTTP_VARIANTS : [...HTTP_VARIANTS.slice(1), HTTP_VARIANTS[0]];
-    for (const { variant, label } of order) {
-      const row = await measureHttp({ variant, redisUrl, prefix: `${prefix}:${variant}`, keys: HTTP.keys }, label);
-      log(`  round ${round + 1} ${label.padEnd(40)} ${row.reqPerSec.toLocaleString('en-US').padStart(7)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, errors ${row.errors}, server CPU ${row.serverCpuUsPerReq} µs/request (user ${row.serverUserUsPerReq})`);
-      rounds.get(variant)!.push(row);
+  log(`\n(2) HTTP on Fastify, ${HTTP.connections} connections, ${HTTP.durationS} s per measurement after ${HTTP.warmUpS} s of warm-up, ${HTTP.rounds} round(s), medians of per-round ratios`);
+  const servers = new Map<HttpVariant, Awaited<ReturnType<typeof httpServer>>>();
+  try {
+    for (const { variant } of HTTP_VARIANTS) {
+      servers.set(variant, await httpServer({ variant, redisUrl, prefix: `${prefix}:${variant}`, keys: HTTP.keys }));
+      await cannon(servers.get(variant)!.port, HTTP.warmUpS);
     }
+    const rounds = new Map<HttpVariant, Array<Omit<HttpRow, 'ratio'>>>(HTTP_VARIANTS.map(({ variant }) => [variant, []]));
+    for (let round = 0; round < HTTP.rounds; round++) {
+      // The ceiling first in even rounds and last in odd ones, so that it does not always run first.
+      const order = round % 2 === 0 ? HTTP_VARIANTS : [...HTTP_VARIANTS.slice(1), HTTP_VARIANTS[0]];
+      for (const { variant, label } of order) {
+        const row = await measureHttp(servers.get(variant)!, variant, label);
+        log(`  round ${round + 1} ${label.padEnd(40)} ${row.reqPerSec.toLocaleString('en-US').padStart(7)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, errors ${row.errors}, server CPU ${row.serverCpuUsPerReq} µs/request (user ${row.serverUserUsPerReq})`);
+        rounds.get(variant)!.push(row);
+      }
+    }
+    const ceiling = rounds.get('static')!;
+    return HTTP_VARIANTS.map(({ variant, label }) => {
+      const measured = rounds.get(variant)!;
+      const middle = (pick: (row: Omit<HttpRow, 'ratio'>) => number) => median(measured.map(pick));
+      return {
+        variant,
+        server: label,
+        reqPerSec: Math.round(middle((row) => row.reqPerSec)),
+        ratio: round2(pairedRatio(measured, ceiling, (row) => row.reqPerSec)),
+        p50Ms: middle((row) => row.p50Ms),
+        p99Ms: middle((row) => row.p99Ms),
+        errors: measured.reduce((sum, row) => sum + row.errors, 0),
+        serverCpuUsPerReq: round1(middle((row) => row.serverCpuUsPerReq)),
+        serverUserUsPerReq: round1(middle((row) => row.serverUserUsPerReq)),
+      };
+    });
+  } finally {
+    await Promise.all([...servers.values()].map((server) => server.stop()));
   }
-  const ceiling = rounds.get('static')!;
-  return HTTP_VARIANTS.map(({ variant, label }) => {
-    const measured = rounds.get(variant)!;
-    const middle = (pick: (row: Omit<HttpRow, 'ratio'>) => number) => median(measured.map(pick));
-    return {
-      variant,
-      server: label,
-      reqPerSec: Math.round(middle((row) => row.reqPerSec)),
-      ratio: round2(pairedRatio(measured, ceiling, (row) => row.reqPerSec)),
-      p50Ms: middle((row) => row.p50Ms),
-      p99Ms: middle((row) => row.p99Ms),
-      errors: measured.reduce((sum, row) => sum + row.errors, 0),
-      serverCpuUsPerReq: round1(middle((row) => row.serverCpuUsPerReq)),
-      serverUserUsPerReq: round1(middle((row) => row.serverUserUsPerReq)),
-    };
-  });
 }
 
-/** One variant's server, warmed up, then measured: req/s and latency from autocannon, CPU from the server. */
-async function measureHttp(config: HttpChildConfig, label: string): Promise<Omit<HttpRow, 'ratio'>> {
-  const server = await httpServer(config);
-  try {
-    await cannon(server.port, HTTP.warmUpS);
-    const cpuBefore = await server.cpu();
-    const result = await cannon(server.port, HTTP.durationS);
-    const cpuAfter = await server.cpu();
-    const requests = Math.max(1, result.requests.total);
-    const userUs = cpuAfter.user - cpuBefore.user;
-    return {
-      variant: config.variant,
-      server: label,
-      reqPerSec: Math.round(result.requests.average),
-      p50Ms: result.latency.p50,
-      p99Ms: result.latency.p99,
-      errors: result.errors + result.non2xx,
-      serverCpuUsPerReq: round1((userUs + cpuAfter.system - cpuBefore.system) / requests),
-      serverUserUsPerReq: round1(userUs / requests),
-    };
-  } finally {
-    await server.stop();
-  }
+/** One measurement of a warmed-up server: req/s and latency from autocannon, CPU from the server. */
+async function measureHttp(server: Awaited<ReturnType<typeof httpServer>>, variant: HttpVariant, label: string): Promise<Omit<HttpRow, 'ratio'>> {
+  const cpuBefore = await server.cpu();
+  const result = await cannon(server.port, HTTP.durationS);
+  const cpuAfter = await server.cpu();
+  const requests = Math.max(1, result.requests.total);
+  const userUs = cpuAfter.user - cpuBefore.user;
+  return {
+    variant,
+    server: label,
+    reqPerSec: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    serverCpuUsPerReq: round1((userUs + cpuAfter.system - cpuBefore.system) / requests),
+    serverUserUsPerReq: round1(userUs / requests),
+  };
 }
 
 /** autocannon against GET /item/{0..keys-1}, round robin. */
@@ -350,7 +355,7 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
     `Interceptor floor: an interceptor that answers a constant without calling the handler reaches ${floor?.ratio ?? '-'} x static; any cache that serves hits from an interceptor (ours on controllers, Nest's CacheInterceptor) pays that pipeline, plus decoding the value and serialising it again.`,
     'serverCpuUsPerReq: CPU time (user + system) of the server process per request during the measured run, its own cost apart from autocannon, which shares the two cores and caps the ceiling. serverUserUsPerReq: its user-space part (the JavaScript); the system part is mostly the socket writes, whose cost per request grows as req/s drops.',
     'seqRatio: µs per call relative to raw ioredis (lower is better). concRatio: ops/s relative to raw ioredis (higher is better); raw ioredis runs with its defaults (no auto-pipelining), ours with the module defaults (no auto-pipelining; reads that start together go out as MGETs of up to 8 keys, sent at once, so 100 concurrent callers cost 13 commands per round instead of 100).',
-    `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved (HTTP: ${HTTP.rounds}); ratios are medians of per-round ratios to the floor (HTTP: the ceiling) measured in the same round, and µs, ops/s and req/s are medians across rounds. This host's speed drifts by up to 2x over minutes, so ratios are steadier than absolute numbers. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,
+    `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved (HTTP: every server alive from the start, ${HTTP.rounds} rounds of back-to-back measurements); ratios are medians of per-round ratios to the floor (HTTP: the ceiling) measured in the same round, and µs, ops/s and req/s are medians across rounds. This host's speed drifts by up to 2x over minutes, so ratios are steadier than absolute numbers. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,
   ];
   if (overheadRows.length > 0) {
     notes.push(
@@ -375,7 +380,7 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
     description:
       `The cost of a cache hit on a ${PAYLOAD_BYTES}-byte JSON value, against one Redis. Calls: each library in a fresh process, ` +
       `${CALLS.sequentialOps.toLocaleString('en-US')} sequential calls and ${CALLS.concurrency} concurrent callers for ${CALLS.concurrentMs / 1000} s. ` +
-      `HTTP: Nest on Fastify, autocannon with ${HTTP.connections} connections for ${HTTP.durationS} s. Memory: process.memoryUsage() around filling L1, after gc.`,
+      `HTTP: Nest on Fastify, autocannon with ${HTTP.connections} connections, ${HTTP.rounds} rounds of ${HTTP.durationS} s per server. Memory: process.memoryUsage() around filling L1, after gc.`,
     ours,
     targets: TARGETS,
     met,

@@ -9,7 +9,8 @@ import type { ResolvedPolicy } from '../policies/resolved-policy';
 import { tagEpochKey, tagVersionKey } from '../keys/tag-keys';
 import type { CacheStore } from '../stores/cache-store.interface';
 import { MemoryStore } from '../stores/memory.store';
-import { type CacheEntry, decodeEntry, encodeEntry } from './cache-entry';
+import { type CacheEntry, compactCopy, decodeEntry, encodeEntry } from './cache-entry';
+import { EntryDecoder } from './entry-decoder';
 import { CacheEvents } from './cache-events';
 import { FillWaiters } from './fill-waiters';
 import { type PendingRepairs, RepairQueue } from './repair-queue';
@@ -132,6 +133,8 @@ export class CacheEngine {
   private readonly l1: MemoryStore;
   /** Lookups whose store read has not been sent yet, which callers of the same key may still share. */
   private readonly sharedLookups = new Map<string, SharedLookup>();
+  /** Decodes what the store and L1 return, copying rather than decoding again bytes it has just decoded. */
+  private readonly decoder = new EntryDecoder();
   /** Counts invalidations seen; an L2 read that overlapped one does not fill L1 (it may predate the write). */
   private l1Epoch = 0;
 
@@ -407,7 +410,7 @@ export class CacheEngine {
       if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {
         throw new DecodeError(policy.codec.name, `entry of ${bytes.length} bytes exceeds maxBytes (${policy.maxBytes})`);
       }
-      const { value, freshUntil, loadMs, tags, formatVersion } = decodeEntry<T>(policy.codec, bytes);
+      const { value, freshUntil, loadMs, tags, formatVersion } = this.decoder.decode<T>(key, policy.codec, bytes);
       entry = { value, freshUntil, loadMs, tags, formatVersion, bytes };
     } catch (error) {
       return this.discardBadEntry(key, policy, error as CacheError);
@@ -768,7 +771,7 @@ export class CacheEngine {
     const bytes = this.l1.getNow(key);
     if (!bytes) return undefined;
     try {
-      return decodeEntry<T>(policy.codec, bytes).value;
+      return this.decoder.decode<T>(key, policy.codec, bytes).value;
     } catch {
       this.dropFromL1([key], []);
       return undefined;
@@ -847,16 +850,6 @@ function staleFlight(entry: ReadEntry | undefined): Flight {
   return { value: entry?.value, bytes: entry?.bytes, status: 'STALE' };
 }
 
-/**
- * The bytes in memory of their own. Small Buffers are slices of shared slabs (Node's 8 KiB pool, a socket's read
- * chunk); an L1 entry holding a slice keeps the whole slab alive, which doubled L1's memory per entry (measured).
- */
-function compactCopy(bytes: Buffer): Buffer {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
-  return copy;
-}
 
 /**
  * A follower's own copy when no stored bytes exist (the store write failed or timed out): a structured clone, or the

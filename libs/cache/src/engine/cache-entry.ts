@@ -72,3 +72,14 @@ function isTagVersions(candidate: unknown): boolean {
   if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) return false;
   return Object.values(candidate).every((version) => typeof version === 'number');
 }
+
+/**
+ * The bytes in memory of their own. Small Buffers are slices of shared slabs (Node's 8 KiB pool, a socket's read
+ * chunk); an L1 entry holding a slice keeps the whole slab alive, which doubled L1's memory per entry (measured).
+ */
+export function compactCopy(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
