@@ -520,14 +520,8 @@ export class CacheEngine {
    * cheaper than decoding the bytes again.
    */
   private joinerCopy<T>({ value, bytes, status }: LookupResult<unknown>, policy: ResolvedPolicy): T {
-    if (status !== 'MISS' && policy.codec.clone) {
-      try {
-        return policy.codec.clone(value) as T;
-      } catch {
-        // Nested too deeply to copy recursively: decoding still works.
-      }
-    }
-    return this.ownCopy<T>(value, bytes, policy);
+    const copy = status === 'MISS' ? undefined : this.decoder.copyValue<T>(policy.codec, value);
+    return copy ? copy.value : this.ownCopy<T>(value, bytes, policy);
   }
 
   /**

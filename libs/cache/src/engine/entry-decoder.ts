@@ -48,12 +48,22 @@ export class EntryDecoder {
     return entry;
   }
 
-  /** `entry` with a copy of its value, or undefined when the codec could not copy it (nested too deeply to recurse). */
-  private copy<T>(codec: CacheCodec, { value, freshUntil, loadMs, tags, formatVersion }: CacheEntry): CacheEntry<T> | undefined {
+  /**
+   * A copy the codec makes of a value it decoded, or undefined when it cannot (no `clone`, or a value nested too
+   * deeply to copy recursively): the caller then decodes the bytes instead.
+   */
+  copyValue<T>(codec: CacheCodec, value: unknown): { value: T } | undefined {
+    if (!codec.clone) return undefined;
     try {
-      return { value: codec.clone!(value) as T, freshUntil, loadMs, tags, formatVersion };
+      return { value: codec.clone(value) as T };
     } catch {
       return undefined;
     }
+  }
+
+  /** `entry` with a copy of its value, or undefined when the codec cannot copy it. */
+  private copy<T>(codec: CacheCodec, { value, freshUntil, loadMs, tags, formatVersion }: CacheEntry): CacheEntry<T> | undefined {
+    const copy = this.copyValue<T>(codec, value);
+    return copy && { value: copy.value, freshUntil, loadMs, tags, formatVersion };
   }
 }
