@@ -10,31 +10,38 @@ describe('EntryDecoder', () => {
   let decoder: EntryDecoder;
   beforeEach(() => (decoder = new EntryDecoder()));
 
-  it('decodes the same bytes of a key once, and gives every read an equal value of its own', () => {
+  it('copies rather than decodes the same bytes of a key from its third read on, and gives every read an equal value of its own', () => {
     const codec = new JsonCodec();
     const decode = jest.spyOn(codec, 'decode');
     const bytes = encodeEntry(codec, entryOf(value()));
-    const first = decoder.decode<ReturnType<typeof value>>('k', codec, bytes);
-    first.value.roles.push('mutated by the first caller');
-    first.value.joined.setTime(0);
-    // A fresh Buffer with the same content, as every read from Redis is.
-    const second = decoder.decode<ReturnType<typeof value>>('k', codec, Buffer.from(bytes));
-    const third = decoder.decode<ReturnType<typeof value>>('k', codec, Buffer.from(bytes));
-    expect(decode).toHaveBeenCalledTimes(1);
-    expect(second).toEqual(entryOf(value()));
-    expect(third).toEqual(entryOf(value()));
-    expect(third.value).not.toBe(second.value);
-    expect(third.value.nested).not.toBe(second.value.nested);
-    expect(third.value.joined).not.toBe(second.value.joined);
+    // Each read changes its value as soon as it has it, and gets a fresh Buffer with the same content (as from Redis).
+    const reads = Array.from({ length: 4 }, (_, read) => {
+      const got = decoder.decode<ReturnType<typeof value>>('k', codec, Buffer.from(bytes));
+      const unchanged = structuredClone(got);
+      got.value.roles.push(`mutated by read ${read}`);
+      got.value.joined.setTime(read);
+      return unchanged;
+    });
+    expect(decode).toHaveBeenCalledTimes(2);
+    for (const got of reads) expect(got).toEqual(entryOf(value()));
+  });
+
+  it('keeps no copy for a key read once', () => {
+    const codec = new JsonCodec();
+    const clone = jest.spyOn(codec, 'clone');
+    for (let key = 0; key < 10; key++) decoder.decode(`k${key}`, codec, encodeEntry(codec, entryOf({ key })));
+    expect(clone).not.toHaveBeenCalled();
   });
 
   it('decodes again when the bytes of the key changed, or for another key', () => {
     const codec = new JsonCodec();
     const decode = jest.spyOn(codec, 'decode');
-    decoder.decode('k', codec, encodeEntry(codec, entryOf({ v: 1 })));
+    const first = encodeEntry(codec, entryOf({ v: 1 }));
+    decoder.decode('k', codec, first);
+    decoder.decode('k', codec, first); // kept from here on
     expect(decoder.decode('k', codec, encodeEntry(codec, entryOf({ v: 2 }))).value).toEqual({ v: 2 });
-    expect(decoder.decode('other', codec, encodeEntry(codec, entryOf({ v: 2 }))).value).toEqual({ v: 2 });
-    expect(decode).toHaveBeenCalledTimes(3);
+    expect(decoder.decode('other', codec, encodeEntry(codec, entryOf({ v: 1 }))).value).toEqual({ v: 1 });
+    expect(decode).toHaveBeenCalledTimes(4);
   });
 
   it('decodes every time with a codec that cannot copy values', () => {
