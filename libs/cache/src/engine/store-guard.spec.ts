@@ -77,4 +77,28 @@ describe('StoreGuard breaker', () => {
     await expect(probeCall).resolves.toBe('ok');
     expect(guard.breakerState).toBe('closed');
   });
+
+  it('a call that does not answer within its timeout resolves to the fallback, counts as a failure, and its late answer is ignored', async () => {
+    jest.useFakeTimers({ now: 1_000_000, doNotFake: ['setImmediate'] });
+    const hung = deferred<string>();
+    const read = guard.read('get', () => hung.promise, 'fallback');
+    const write = guard.write('set', () => new Promise<string>(() => undefined), 'not written');
+    let settled: string | undefined;
+    void read.then((value) => (settled = value));
+
+    jest.advanceTimersByTime(99);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBeUndefined();
+    jest.advanceTimersByTime(1);
+    await expect(read).resolves.toBe('fallback');
+    hung.resolve('late');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe('fallback');
+
+    // Writes have their own, longer timeout; both failures count towards the breaker.
+    jest.advanceTimersByTime(150);
+    await expect(write).resolves.toBe('not written');
+    for (let i = 0; i < 3; i++) await guard.read('get', fail, undefined);
+    expect(guard.breakerState).toBe('open');
+  });
 });
