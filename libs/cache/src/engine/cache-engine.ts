@@ -821,8 +821,11 @@ export class CacheEngine {
   }
 }
 
-/** A policy with `cache: false`: the loader's value, untouched (a loader that throws synchronously rejects). */
-async function loadBypassingCache<T>(load: () => Promise<T> | T): Promise<CacheResult<T>> {
+/**
+ * The loader's value, untouched, as a BYPASS result: for a policy with `cache: false`, or a call its condition or
+ * key keeps out of the cache. A loader that throws synchronously rejects.
+ */
+export async function loadBypassingCache<T>(load: () => Promise<T> | T): Promise<CacheResult<T>> {
   return { value: await load(), status: 'BYPASS' };
 }
 

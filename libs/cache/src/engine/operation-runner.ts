@@ -8,7 +8,7 @@ import type { NormalizedCacheOptions } from '../options/normalize-options';
 import { parseDuration } from '../options/duration';
 import type { ResolvedPolicy } from '../policies/resolved-policy';
 import { type CompiledWriteBehind, WriteBehindQueue } from '../write-behind/write-behind.queue';
-import { CacheEngine, type CacheResult } from './cache-engine';
+import { CacheEngine, type CacheResult, loadBypassingCache } from './cache-engine';
 import { OnceLogger } from './once-logger';
 
 /**
@@ -108,9 +108,9 @@ export class OperationRunner {
   /** Throws synchronously only where a caller's own function (a condition) throws; {@link run} makes that a rejection. */
   private readThrough(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
     const cacheable = compiled.cacheable;
-    if (!cacheable || (cacheable.condition && !cacheable.condition(args))) return bypass(invoke);
+    if (!cacheable || (cacheable.condition && !cacheable.condition(args))) return loadBypassingCache(invoke);
     const key = this.keyOf(compiled, cacheable.key, args, undefined);
-    if (key === undefined) return bypass(invoke);
+    if (key === undefined) return loadBypassingCache(invoke);
     const { unless, tags } = cacheable;
     return this.engine.getOrLoad(key, cacheable.policy, this.writeBehindQueue.loaderFor(key, invoke), {
       ttlMs: cacheable.ttlMs,
@@ -202,11 +202,6 @@ export class OperationRunner {
       evictsAfter: evicts.filter((evict) => !evict.beforeInvocation).map((evict) => compileEvict(evict, where)),
     };
   }
-}
-
-/** The call without the cache. */
-async function bypass(invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
-  return { value: await invoke(), status: 'BYPASS' };
 }
 
 function compileEvict(evict: CacheEvictOptions, where: string): CompiledEvict {
