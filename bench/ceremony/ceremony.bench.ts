@@ -7,7 +7,7 @@ import { type AppProcess, startApp } from './app-process';
 import { findBenchDatabase, seedAndListIds } from './database';
 import { summarizeProfiles } from './profile-summary';
 import { deleteMatching, findBenchRedis, redisCpuMs, redisVersion } from '../support/redis';
-import { epochMs, median, round1, textTable } from '../support/stats';
+import { epochMs, median, pairedRatios, round1, textTable } from '../support/stats';
 
 /**
  * `npm run bench:ceremony`: the award ceremony of issue 6. Hundreds of people scan the QR codes of a few
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
       const rows = measured.get(run);
       if (rows) results.push(aggregate(run, rows, primeQueriesByRun[run]));
     }
-    rpsRatios.push(...pairedRatios(measured.get('cached'), measured.get('static')));
+    rpsRatios.push(...pairedRatios(measured.get('cached') ?? [], measured.get('static') ?? [], (measurement) => measurement.rps));
   } finally {
     const deleted = await deleteMatching(redis.url, `${namespace}*`).catch(() => -1);
     log(`\ncleaned up ${deleted} cache keys of run ${runId}`);
@@ -193,7 +193,8 @@ async function measure(app: AppProcess, redisUrl: string, run: RunName, path: ()
   const before = await dbQueries(app);
   const [appCpuBefore, redisCpuBefore] = [app.cpuMs(), await redisCpuMs(redisUrl)];
   const result = await cannon(app.url, { connections: CONNECTIONS, duration: DURATION_S, path });
-  const [appCpuMs, redisCpuMs_] = [app.cpuMs() - appCpuBefore, (await redisCpuMs(redisUrl)) - redisCpuBefore];
+  const appCpuMs = app.cpuMs() - appCpuBefore;
+  const redisCpuSpentMs = (await redisCpuMs(redisUrl)) - redisCpuBefore;
   const queries = (await dbQueries(app)) - before;
   const failed = result.non2xx + result.errors + result.timeouts;
   if (failed > 0) log(`[${run}] ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
@@ -207,7 +208,7 @@ async function measure(app: AppProcess, redisUrl: string, run: RunName, path: ()
     failed,
     queries,
     appCpuMs,
-    redisCpuMs: redisCpuMs_,
+    redisCpuMs: redisCpuSpentMs,
   };
 }
 
@@ -233,12 +234,6 @@ function aggregate(run: RunName, measurements: readonly Measurement[], primeQuer
     ...(primeQueries !== undefined ? { primeQueries } : {}),
     rounds: measurements.length,
   };
-}
-
-/** cached / static req/s of each round in which both were measured. */
-function pairedRatios(cached: readonly Measurement[] | undefined, ceiling: readonly Measurement[] | undefined): number[] {
-  if (!cached || !ceiling) return [];
-  return cached.slice(0, ceiling.length).map((measurement, round) => measurement.rps / ceiling[round].rps);
 }
 
 function perRequestUs(ms: number, requests: number): number {

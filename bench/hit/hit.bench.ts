@@ -10,7 +10,7 @@ import type { HttpChildConfig, HttpVariant } from './http-child';
 import { PAYLOAD_BYTES } from './payload';
 import { assertPeersInstalled } from '../support/peers';
 import { deleteMatching, findBenchRedis, redisVersion } from '../support/redis';
-import { median, round1, textTable } from '../support/stats';
+import { median, pairedRatios, round1, textTable } from '../support/stats';
 
 /**
  * `npm run bench:hit`: the cost of a cache hit, ~1 KB JSON value, against one Redis:
@@ -135,7 +135,7 @@ async function callsPhase(redisUrl: string, prefix: string): Promise<{ rows: Cal
 
 /** The median over rounds of `measure(contender) / measure(reference)`, each pair taken from the same round. */
 function pairedRatio<T>(results: readonly T[], reference: readonly T[], measure: (result: T) => number): number {
-  return median(results.map((result, round) => measure(result) / measure(reference[round])));
+  return median(pairedRatios(results, reference, measure));
 }
 
 /**

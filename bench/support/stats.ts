@@ -20,6 +20,14 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/**
+ * `measure(result) / measure(reference)` of each round, each pair taken from the same round: on a host whose speed
+ * drifts between rounds, the ratios of neighbours are steadier than the ratio of medians.
+ */
+export function pairedRatios<T>(results: readonly T[], reference: readonly T[], measure: (result: T) => number): number[] {
+  return results.slice(0, reference.length).map((result, round) => measure(result) / measure(reference[round]));
+}
+
 export function summarize(latenciesMs: readonly number[]): LatencySummary {
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   return {
