@@ -38,9 +38,9 @@ import { StoreGuard } from './store-guard';
  * - Tags are versions checked on read (batched with the other reads, all tag keys in one slot): invalidating a tag
  *   is one INCR per tag, whatever the number of entries. A fill records the versions it saw, and is not cached when a tag
  *   invalidation happened while it loaded (the namespace's tag epoch moved).
- * - L1 holds only fresh entries, as encoded bytes (every read decodes its own copy). A write or delete anywhere
- *   drops the key from every instance's L1 through the bus; a copy read from the store while an invalidation
- *   arrived is not kept; after the bus reconnects (messages may have been lost) L1 is emptied.
+ * - L1 holds only fresh entries, as encoded bytes (every read gets a copy of its own, from EntryDecoder). A write
+ *   or delete anywhere drops the key from every instance's L1 through the bus; a copy read from the store while an
+ *   invalidation arrived is not kept; after the bus reconnects (messages may have been lost) L1 is emptied.
  */
 
 /** How a value was obtained: fresh from the cache, from the loader, stale from the cache, or without the cache. */

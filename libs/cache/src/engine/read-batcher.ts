@@ -15,8 +15,8 @@ const MAX_KEYS_PER_ROUND_TRIP = 8;
 
 /**
  * Coalesces the store reads that start close together: every distinct key is asked for once (one GET, or MGETs of
- * up to {@link MAX_KEYS_PER_ROUND_TRIP} keys, sent together), and all callers of a key share its bytes (each decodes
- * its own copy). A thousand callers of a cold key cost one GET before they join one load; a hundred callers of a
+ * up to {@link MAX_KEYS_PER_ROUND_TRIP} keys, sent together), and all callers of a key share its bytes (each still
+ * gets a value of its own from the engine). A thousand callers of a cold key cost one GET before they join one load; a hundred callers of a
  * hundred hot keys cost 13 MGETs instead of a hundred commands, each with its own syscall and parse.
  *
  * Why this keeps read-after-write: a batch is sent after every read in it started (at the end of the current tick
