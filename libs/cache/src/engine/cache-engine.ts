@@ -9,7 +9,7 @@ import type { ResolvedPolicy } from '../policies/resolved-policy';
 import { tagEpochKey, tagVersionKey } from '../keys/tag-keys';
 import type { CacheStore } from '../stores/cache-store.interface';
 import { MemoryStore } from '../stores/memory.store';
-import { type CacheEntry, compactCopy, decodeEntry, encodeEntry } from './cache-entry';
+import { type CacheEntry, compactCopy, encodeEntry } from './cache-entry';
 import { EntryDecoder } from './entry-decoder';
 import { CacheEvents } from './cache-events';
 import { FillWaiters } from './fill-waiters';
@@ -217,7 +217,7 @@ export class CacheEngine {
     if (shared && shared.policy === policy && this.reads.isUnsent(key, this.readTimeoutOf(policy), shared.read)) {
       return shared.result.then((result) => {
         this.report(policy, key, result.status);
-        return { value: this.joinerCopy<T>(result, policy), status: result.status };
+        return { value: this.joinerCopy<T>(key, result, policy), status: result.status };
       });
     }
     let read: Promise<ReadReply> | undefined;
@@ -251,7 +251,7 @@ export class CacheEngine {
   private async lookup<T>(request: LoadRequest<T>, onRead?: (read: Promise<ReadReply>) => void): Promise<LookupResult<T>> {
     const { key, policy } = request;
     const backedOff = this.failSafe.get(key);
-    if (backedOff) return { value: this.decode<T>(backedOff.bytes, policy), status: 'STALE', bytes: backedOff.bytes };
+    if (backedOff) return { value: this.decode<T>(key, backedOff.bytes, policy), status: 'STALE', bytes: backedOff.bytes };
     const entry = await this.read<T>(key, policy, onRead);
     // The store did not answer: one load in this process, nothing taken or written (each would wait out its timeout).
     if (entry === STORE_UNREACHABLE) return this.joinFlight(request, undefined, 'store-unreachable');
@@ -481,7 +481,7 @@ export class CacheEngine {
     stale: ReadEntry<T> | undefined,
   ): Promise<LookupResult<T>> {
     const softMs = stale ? policy.softTimeoutMs : undefined;
-    if (softMs === undefined && policy.hardTimeoutMs === undefined) return this.answer<T>(await flight, leader, policy);
+    if (softMs === undefined && policy.hardTimeoutMs === undefined) return this.answer<T>(key, await flight, leader, policy);
     const timers: NodeJS.Timeout[] = [];
     const after = <R>(ms: number | undefined, outcome: R) =>
       ms === undefined ? [] : [new Promise<R>((resolve) => timers.push(setTimeout(() => resolve(outcome), ms)))];
@@ -496,21 +496,21 @@ export class CacheEngine {
         if (stale && this.withinGrace(stale, policy)) return { value: stale.value, status: 'STALE', bytes: stale.bytes };
         throw new LoaderTimeoutError(key, policy.hardTimeoutMs!);
       }
-      return this.answer<T>(outcome, leader, policy);
+      return this.answer<T>(key, outcome, leader, policy);
     } finally {
       for (const timer of timers) clearTimeout(timer);
     }
   }
 
   /** One caller's result of a flight: the leader takes the loaded value, every other caller its own copy. */
-  private answer<T>(flight: Flight, leader: boolean, policy: ResolvedPolicy): LookupResult<T> {
-    const value = leader ? (flight.value as T) : this.ownCopy<T>(flight.value, flight.bytes, policy);
+  private answer<T>(key: string, flight: Flight, leader: boolean, policy: ResolvedPolicy): LookupResult<T> {
+    const value = leader ? (flight.value as T) : this.ownCopy<T>(key, flight.value, flight.bytes, policy);
     return { value, status: flight.status, bytes: flight.bytes };
   }
 
   /** A caller's own copy of a shared value: decoded from its entry's bytes, or cloned when there are none. */
-  private ownCopy<T>(value: unknown, bytes: Buffer | undefined, policy: ResolvedPolicy): T {
-    return (bytes ? this.decode<T>(bytes, policy) : cloneForCaller(value)) as T;
+  private ownCopy<T>(key: string, value: unknown, bytes: Buffer | undefined, policy: ResolvedPolicy): T {
+    return (bytes ? this.decode<T>(key, bytes, policy) : cloneForCaller(value)) as T;
   }
 
   /**
@@ -519,9 +519,9 @@ export class CacheEngine {
    * runs before the first caller's code does. The codec copies it, then, where it can: for JSON that is about 4x
    * cheaper than decoding the bytes again.
    */
-  private joinerCopy<T>({ value, bytes, status }: LookupResult<unknown>, policy: ResolvedPolicy): T {
+  private joinerCopy<T>(key: string, { value, bytes, status }: LookupResult<unknown>, policy: ResolvedPolicy): T {
     const copy = status === 'MISS' ? undefined : this.decoder.copyValue<T>(policy.codec, value);
-    return copy ? copy.value : this.ownCopy<T>(value, bytes, policy);
+    return copy ? copy.value : this.ownCopy<T>(key, value, bytes, policy);
   }
 
   /**
@@ -765,7 +765,7 @@ export class CacheEngine {
     const bytes = this.l1.getNow(key);
     if (!bytes) return undefined;
     try {
-      return this.decoder.decode<T>(key, policy.codec, bytes).value;
+      return this.decode<T>(key, bytes, policy);
     } catch {
       this.dropFromL1([key], []);
       return undefined;
@@ -816,8 +816,9 @@ export class CacheEngine {
     return Date.now() - entry.freshUntil < Math.max(policy.graceMs, policy.staleWhileRevalidateMs);
   }
 
-  private decode<T>(bytes: Buffer, policy: ResolvedPolicy): T {
-    return decodeEntry<T>(policy.codec, bytes).value;
+  /** The value in `bytes`, read or written under `key`, as a copy of the caller's own (see {@link EntryDecoder}). */
+  private decode<T>(key: string, bytes: Buffer, policy: ResolvedPolicy): T {
+    return this.decoder.decode<T>(key, policy.codec, bytes).value;
   }
 }
 
