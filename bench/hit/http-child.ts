@@ -5,7 +5,8 @@
  * - `ours-l2` / `ours-l1`: a @Cacheable controller handler (Redis hit / L1 hit);
  * - `nest-interceptor`: Nest's CacheInterceptor (@nestjs/cache-manager, cache-manager 7) with the Keyv Redis store;
  * - `interceptor-floor`: the handler of `ours-*` behind an interceptor that answers the constant body without calling
- *   it: what Nest's interceptor pipeline costs by itself, the floor of any cache that works as an interceptor.
+ *   it: what Nest's interceptor pipeline costs by itself, the floor of any cache that works as an interceptor (ours
+ *   does not: it wraps the handler).
  * Sends `{ port }` over IPC once listening (after one request per id has filled the cache); answers 'cpu' with its
  * process.cpuUsage(); exits on 'exit'.
  */

@@ -1,4 +1,4 @@
-import { Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { Inject, Module, type NestModule, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CACHE_BUS, CACHE_OPTIONS, CACHE_STORE } from './cache.constants';
 import { CACHE_MODULE_OPTIONS, ConfigurableCacheModule } from './cache.module-definition';
@@ -7,7 +7,6 @@ import { CacheEngine } from './engine/cache-engine';
 import { CacheEvents } from './engine/cache-events';
 import { OperationRunner } from './engine/operation-runner';
 import { CacheExplorer } from './explorer/cache.explorer';
-import { CacheInterceptor } from './interceptors/cache.interceptor';
 import type { CacheModuleOptions } from './options/cache-options.interface';
 import { type NormalizedCacheOptions, normalizeCacheOptions } from './options/normalize-options';
 import { CacheConnections } from './stores/cache-connections';
@@ -18,8 +17,8 @@ import { WriteBehindQueue } from './write-behind/write-behind.queue';
 
 /**
  * Caching for a Nest application: registers the Redis connection, the policy registry, the engine, the
- * {@link CacheService}, the explorer that wraps decorated provider methods and the interceptor that the decorators
- * attach to the controller handlers they decorate, and {@link CacheThrottlerStorage} (a @nestjs/throttler storage on the same Redis).
+ * {@link CacheService}, the explorer that wraps decorated provider methods and controller handlers, and
+ * {@link CacheThrottlerStorage} (a @nestjs/throttler storage on the same Redis).
  * @example
  * CacheModule.forRoot({ redis: 'redis://localhost:6379', namespace: 'certs', policies: { credential: { ttl: '10m' } } })
  */
@@ -42,7 +41,6 @@ import { WriteBehindQueue } from './write-behind/write-behind.queue';
     WriteBehindFlusher,
     CacheService,
     CacheExplorer,
-    CacheInterceptor,
     CacheThrottlerStorage,
   ],
   exports: [
@@ -50,7 +48,6 @@ import { WriteBehindQueue } from './write-behind/write-behind.queue';
     CacheEvents,
     CacheEngine,
     OperationRunner,
-    CacheInterceptor,
     CacheConnections,
     CACHE_OPTIONS,
     CACHE_STORE,
@@ -59,12 +56,18 @@ import { WriteBehindQueue } from './write-behind/write-behind.queue';
     WriteBehindFlusher,
   ],
 })
-export class CacheModule extends ConfigurableCacheModule implements OnModuleInit {
+export class CacheModule extends ConfigurableCacheModule implements NestModule, OnModuleInit {
   constructor(
     private readonly connections: CacheConnections,
+    private readonly explorer: CacheExplorer,
     @Inject(CACHE_OPTIONS) private readonly options: NormalizedCacheOptions,
   ) {
     super();
+  }
+
+  /** Nest configures modules just before it binds routes: the last moment to wrap the handlers they call. */
+  configure(): void {
+    this.explorer.wrapControllers();
   }
 
   async onModuleInit(): Promise<void> {

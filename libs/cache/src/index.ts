@@ -15,6 +15,5 @@ export { CacheEvents, type CacheEventMap, type CacheEventType } from './engine/c
 export { CacheConnections } from './stores/cache-connections';
 export * from './metrics';
 export { type BusMessage, type CacheBus, LocalBus, RedisBus } from './bus';
-export { CacheInterceptor } from './interceptors';
 export { CacheThrottlerStorage } from './throttler';
 export * from './write-behind';

@@ -153,6 +153,21 @@ describe('start-up failures', () => {
     expect(error.message).toMatch(/request-scoped/);
   });
 
+  it('a request-scoped controller with a caching decorator is refused: each request would get an unwrapped instance', async () => {
+    @Controller({ path: 'reports', scope: Scope.REQUEST })
+    class ScopedReportsController {
+      @Get(':id')
+      @Cacheable({ key: 'report:{0}' })
+      report(@Param('id') id: string) {
+        return { id };
+      }
+    }
+    const error = await startupError({ cache: { redis: redisUrl(), namespace }, controllers: [ScopedReportsController] });
+    expect(error).toBeInstanceOf(InvalidDecoratorError);
+    expect(error.message).toContain('ScopedReportsController.report');
+    expect(error.message).toMatch(/singleton controller/);
+  });
+
   it('a controller handler that uses @Res() with @Cacheable is refused', async () => {
     @Controller('files')
     class FilesController {

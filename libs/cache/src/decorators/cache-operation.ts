@@ -1,8 +1,6 @@
 import type { Duration } from '../options/duration';
 import type { CacheKeySpec } from '../keys/key-template';
-import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
 import { CACHE_OPERATIONS_METADATA } from '../cache.constants';
-import { CacheInterceptor } from '../interceptors/cache.interceptor';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -69,7 +67,7 @@ export interface WriteBehindDecoratorOptions<A extends unknown[] = any[], R = an
   value?: (result: R, args: A) => unknown;
 }
 
-/** One recorded decorator use. Decorators only record these; the explorer and interceptor act on them. */
+/** One recorded decorator use. Decorators only record these; the explorer acts on them. */
 export type CacheOperation =
   | ({ kind: 'cacheable' } & CacheableOptions)
   | ({ kind: 'evict' } & CacheEvictOptions)
@@ -77,18 +75,14 @@ export type CacheOperation =
   | ({ kind: 'writeBehind' } & WriteBehindDecoratorOptions);
 
 /**
- * Appends an operation to a method's metadata (a method may carry several, e.g. write-through plus evicts), and
- * names {@link CacheInterceptor} among the method's interceptors once, as `@UseInterceptors` would: on a controller
- * handler it serves the operations, and handlers without caching decorators never pass through it. (Provider methods
- * are wrapped by the explorer instead; Nest ignores interceptors there.)
+ * Appends an operation to a method's metadata (a method may carry several, e.g. write-through plus evicts). The
+ * explorer wraps the method, on a provider or a controller, when the application starts.
  */
 export function recordOperation(operation: CacheOperation): MethodDecorator {
   return (_target, _propertyKey, descriptor) => {
     const method = descriptor.value as object;
     const existing: CacheOperation[] = Reflect.getMetadata(CACHE_OPERATIONS_METADATA, method) ?? [];
     Reflect.defineMetadata(CACHE_OPERATIONS_METADATA, [...existing, operation], method);
-    const interceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, method) ?? [];
-    if (!interceptors.includes(CacheInterceptor)) Reflect.defineMetadata(INTERCEPTORS_METADATA, [...interceptors, CacheInterceptor], method);
     return descriptor;
   };
 }

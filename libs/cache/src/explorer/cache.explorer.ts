@@ -1,31 +1,43 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import type { Module } from '@nestjs/core/injector/module';
 import { defer, from, isObservable, lastValueFrom, Observable } from 'rxjs';
 import { InvalidDecoratorError } from '../cache.errors';
 import { getOperations } from '../decorators/cache-operation';
 import { type CompiledOperations, OperationRunner } from '../engine/operation-runner';
-import { usesResponseObject } from '../interceptors/handler-arguments';
+import { cachedRouteHandler, usesResponseObject } from './route-handlers';
 
 const WRAPPED = Symbol('nest-cache:wrapped');
 
 /**
- * Finds every method carrying caching decorators at module init. Provider methods are wrapped once, on the
- * instance, so `this`, other decorators and DI keep working. Controller handlers are only validated here: routes
- * are bound before module init, so {@link CacheInterceptor} serves them. Misconfigured decorators (unknown policy,
- * bad key template, request-scoped provider, handler using @Res()) fail start-up with the class and method named.
+ * Finds every method carrying caching decorators and wraps it once, on the instance (not the prototype, which
+ * every application in the process shares), so `this`, other decorators and DI keep working. Controller handlers
+ * are wrapped while modules are configured, because Nest binds routes before module init (see route-handlers.ts);
+ * provider methods at module init. Misconfigured decorators (unknown policy, bad key template, request-scoped
+ * class, handler using @Res()) fail start-up with the class and method named.
  */
 @Injectable()
 export class CacheExplorer implements OnModuleInit {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
+    private readonly modules: ModulesContainer,
     private readonly runner: OperationRunner,
   ) {}
 
   onModuleInit(): void {
     for (const wrapper of this.discovery.getProviders()) this.exploreProvider(wrapper);
-    for (const wrapper of this.discovery.getControllers()) this.exploreController(wrapper);
+  }
+
+  /**
+   * Wraps the decorated handlers of the controllers this module's cache serves: those of modules that import it
+   * (directly, through a module that re-exports it, or as a global module), and those that see no CacheModule at all.
+   */
+  wrapControllers(): void {
+    for (const wrapper of this.discovery.getControllers()) {
+      if (wrapper.host && this.runnerSeenBy(wrapper.host) === this.runner) this.exploreController(wrapper);
+    }
   }
 
   private exploreProvider(wrapper: InstanceWrapper): void {
@@ -33,13 +45,7 @@ export class CacheExplorer implements OnModuleInit {
     if (!instance || typeof instance !== 'object') return;
     const decorated = this.decoratedMethods(Object.getPrototypeOf(instance));
     if (decorated.length === 0) return;
-    if (!wrapper.isDependencyTreeStatic()) {
-      throw new InvalidDecoratorError(
-        `${wrapper.name as string}.${decorated[0].name}`,
-        'caching decorators need a singleton provider, but this one is request-scoped (or depends on one); ' +
-          'move the cached method into a singleton service and call it from here',
-      );
-    }
+    requireSingleton(wrapper, decorated[0].name, 'provider');
     const instances = wrapper.isTransient
       ? wrapper.getStaticTransientInstances().flatMap((transient) => (transient?.instance ? [transient.instance as Record<string | symbol, unknown>] : []))
       : [instance];
@@ -52,16 +58,41 @@ export class CacheExplorer implements OnModuleInit {
   }
 
   private exploreController(wrapper: InstanceWrapper): void {
+    const instance = wrapper.instance as Record<string | symbol, unknown> | undefined;
     const metatype = wrapper.metatype as (new (...args: unknown[]) => unknown) | null;
-    if (!metatype?.prototype) return;
-    for (const { name, method, operations } of this.decoratedMethods(metatype.prototype)) {
+    if (!instance || !metatype?.prototype) return;
+    const decorated = this.decoratedMethods(metatype.prototype);
+    if (decorated.length === 0) return;
+    requireSingleton(wrapper, decorated[0].name, 'controller');
+    for (const { name, method, operations } of decorated) {
       const where = `${metatype.name}.${name}`;
       if (usesResponseObject(metatype, name)) {
         throw new InvalidDecoratorError(where, 'a handler that takes the response object (@Res() or @Next(), passthrough included) cannot be cached: on a hit ' +
             'it does not run, so what it does to the response would be lost; return the value and use @Header() instead');
       }
-      this.runner.compile(method, operations, where);
+      const compiled = this.runner.compile(method, operations, where);
+      if (isWrapped(instance[name])) continue;
+      install(instance, name, method, cachedRouteHandler(metatype.prototype, name, method, compiled, this.runner, settle));
     }
+  }
+
+  /**
+   * The OperationRunner a module's classes are served by: the one of a CacheModule it imports, directly or through
+   * modules that re-export it (global modules count as imported), else the application's first.
+   */
+  private runnerSeenBy(host: Module): OperationRunner | undefined {
+    const runnerOf = (module: Module) => module.providers.get(OperationRunner)?.instance as OperationRunner | undefined;
+    const seen = new Set<Module>();
+    const search = (module: Module, reexportedOnly: boolean): OperationRunner | undefined => {
+      for (const imported of module.imports) {
+        if ((reexportedOnly && !module.exports.has(imported.metatype)) || seen.has(imported)) continue;
+        seen.add(imported);
+        const runner = runnerOf(imported) ?? search(imported, true);
+        if (runner) return runner;
+      }
+      return undefined;
+    };
+    return search(host, false) ?? [...this.modules.values()].map(runnerOf).find(Boolean);
   }
 
   private decoratedMethods(prototype: object | null) {
@@ -80,7 +111,7 @@ export class CacheExplorer implements OnModuleInit {
     original: (...args: unknown[]) => unknown,
     compiled: CompiledOperations,
   ): void {
-    if ((target[name] as { [WRAPPED]?: boolean })[WRAPPED]) return;
+    if (isWrapped(target[name])) return;
     const runner = this.runner;
     const returnsObservable = Reflect.getMetadata('design:returntype', Object.getPrototypeOf(target), name) === Observable;
     const run = (self: unknown, args: unknown[]) =>
@@ -92,11 +123,30 @@ export class CacheExplorer implements OnModuleInit {
       : function (this: unknown, ...args: unknown[]) {
           return run(this, args);
         };
-    copyMetadata(original, wrapped);
-    Object.defineProperty(wrapped, 'name', { value: original.name });
-    Object.defineProperty(wrapped, WRAPPED, { value: true });
-    target[name] = wrapped;
+    install(target, name, original, wrapped);
   }
+}
+
+/** Caching decorators act on one long-lived instance; a request-scoped class gets a new, unwrapped one per request. */
+function requireSingleton(wrapper: InstanceWrapper, method: string, kind: 'provider' | 'controller'): void {
+  if (wrapper.isDependencyTreeStatic()) return;
+  throw new InvalidDecoratorError(
+    `${wrapper.name as string}.${method}`,
+    `caching decorators need a singleton ${kind}, but this one is request-scoped (or depends on one); ` +
+      'move the cached method into a singleton service and call it from here',
+  );
+}
+
+function isWrapped(method: unknown): boolean {
+  return (method as { [WRAPPED]?: boolean } | undefined)?.[WRAPPED] === true;
+}
+
+/** Puts the wrapper on the instance in the original's place, keeping its name and the metadata other decorators left. */
+function install(target: Record<string | symbol, unknown>, name: string, original: object, wrapped: object): void {
+  copyMetadata(original, wrapped);
+  Object.defineProperty(wrapped, 'name', { value: (original as { name: string }).name });
+  Object.defineProperty(wrapped, WRAPPED, { value: true });
+  target[name] = wrapped;
 }
 
 /** The eventual value of a method's result, whether it returned a value, a Promise or an Observable. */

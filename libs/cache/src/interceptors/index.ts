@@ -1,1 +1,0 @@
-export { CacheInterceptor } from './cache.interceptor';
