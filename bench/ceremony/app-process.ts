@@ -8,6 +8,8 @@ const ROOT = resolve(__dirname, '..', '..');
 const REGISTER = join(ROOT, 'test', 'support', 'swc-register.js');
 const MAIN = join(ROOT, 'apps', 'credential-verification', 'src', 'main.ts');
 const EXIT_ON_SIGUSR2 = join(__dirname, 'exit-on-sigusr2.js');
+/** The Node.js options production runs the app with (the Dockerfile's NODE_OPTIONS), so the bench measures the same. */
+const PRODUCTION_NODE_OPTIONS = /^ENV NODE_OPTIONS=(.+)$/m.exec(readFileSync(join(ROOT, 'apps', 'credential-verification', 'Dockerfile'), 'utf8'))?.[1] ?? '';
 
 /** The demo app in a child process of its own (never in the process that runs autocannon). */
 export interface AppProcess {
@@ -34,7 +36,7 @@ export async function startApp(options: AppProcessOptions): Promise<AppProcess> 
   const execArgv = ['-r', REGISTER];
   if (options.cpuProfileDir) execArgv.push('-r', EXIT_ON_SIGUSR2, '--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir);
   // Only the app's own variables: nothing leaks in from the bench's environment (e.g. a CACHE_DISABLED of the shell).
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...options.env, PORT: String(port), HOST: '127.0.0.1' };
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', NODE_OPTIONS: PRODUCTION_NODE_OPTIONS, ...options.env, PORT: String(port), HOST: '127.0.0.1' };
   const child = spawn(process.execPath, [...execArgv, MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const warnings: string[] = [];

@@ -12,12 +12,13 @@ import { epochMs, median, pairedRatios, round1, textTable } from '../support/sta
 /**
  * `npm run bench:ceremony`: the award ceremony of issue 6. Hundreds of people scan the QR codes of a few
  * certificates at once (the hot set), while the rest of the seeded credentials get the odd scan (the long tail).
- * The demo app runs on Fastify with a real Redis and a real database, one fresh process per run: caching on (GET
- * /credentials/:id), GET /static/ping (a body of the same shape with no cache and no database: the framework's
- * ceiling), and caching off (CACHE_DISABLED=1: every policy `cache: false`). The first two are alive together and
- * measured in alternating rounds (static first in even rounds), because this host's speed drifts by up to 2x over
- * minutes: the ratio reported is the median of the per-round ratios. Caching off is measured once, afterwards; it is
- * there for its database queries. autocannon runs here, in the bench process, never in the apps'.
+ * The demo app runs on Fastify with a real Redis and a real database. One app process serves the two paths that are
+ * compared: GET /credentials/:id with caching on, and GET /static/ping (a body of the same shape with no cache and no
+ * database: the framework's ceiling), measured in alternating rounds (static first in even rounds), because this
+ * host's speed drifts by up to 2x over minutes: the ratio reported is the median of the per-round ratios. They share a
+ * process because two app processes of the same build and configuration, measured side by side on the static path,
+ * differed by 7-17 % in req/s: more than the effect measured. Caching off (CACHE_DISABLED=1: every policy `cache: false`) runs in a fresh process of its own,
+ * measured once, afterwards; it is there for its database queries. autocannon runs here, in the bench process.
  *
  * Reported per run: req/s, p50/p99 latency, database queries per second (GET /stats/db before and after), queries
  * per request and the hit rate derived from them (the verify path is cached in the service, so there is no X-Cache
@@ -121,12 +122,6 @@ async function main(): Promise<void> {
       }
     };
 
-    /** Starts one app per run, each in a fresh process and all alive together, runs `body`, and stops them. */
-    const withApps = async (runs: readonly RunName[], body: (apps: ReadonlyMap<RunName, AppProcess>) => Promise<void>, apps = new Map<RunName, AppProcess>()): Promise<void> => {
-      if (apps.size === runs.length) return body(apps);
-      const run = runs[apps.size];
-      await withApp(run, { ...baseEnv, CACHE_DISABLED: run === 'uncached' ? '1' : '0' }, (app) => withApps(runs, body, new Map([...apps, [run, app]])));
-    };
     const measured = new Map<RunName, Measurement[]>();
     const record = (run: RunName, measurement: Measurement, label: string) => {
       log(`[${run}] ${label}: ${measurement.rps} req/s, p99 ${measurement.p99Ms} ms, CPU per request: app ${perRequestUs(measurement.appCpuMs, measurement.requests)} µs`);
@@ -134,21 +129,18 @@ async function main(): Promise<void> {
     };
     const paired = RUNS.filter((run) => run !== 'uncached');
     if (paired.length > 0) {
-      await withApps(paired, async (apps) => {
-        for (const [run, app] of apps) {
-          if (run === 'cached') primeQueriesByRun.cached = await prime(app, ids);
-          if (WARMUP_S > 0) await cannon(app.url, { connections: CONNECTIONS, duration: WARMUP_S, path: pathOf(run) });
-        }
+      await withApp(paired.join('+'), { ...baseEnv, CACHE_DISABLED: '0' }, async (app) => {
+        if (paired.includes('cached')) primeQueriesByRun.cached = await prime(app, ids);
+        for (const run of paired) if (WARMUP_S > 0) await cannon(app.url, { connections: CONNECTIONS, duration: WARMUP_S, path: pathOf(run) });
         for (let round = 0; round < ROUNDS; round++) {
           for (const run of round % 2 === 0 ? paired : [...paired].reverse()) {
-            record(run, await measure(apps.get(run)!, redis.url, run, pathOf(run)), `round ${round + 1}/${ROUNDS}`);
+            record(run, await measure(app, redis.url, run, pathOf(run)), `round ${round + 1}/${ROUNDS}`);
           }
         }
       });
     }
     if (RUNS.includes('uncached')) {
-      await withApps(['uncached'], async (apps) => {
-        const app = apps.get('uncached')!;
+      await withApp('uncached', { ...baseEnv, CACHE_DISABLED: '1' }, async (app) => {
         // Primed too: warms its JIT and connection pool the same way.
         primeQueriesByRun.uncached = await prime(app, ids);
         if (WARMUP_S > 0) await cannon(app.url, { connections: CONNECTIONS, duration: WARMUP_S, path: pathOf('uncached') });
@@ -168,7 +160,8 @@ async function main(): Promise<void> {
     await redis.stop();
     if (profileDir) {
       log(`\nCPU profiles in ${profileDir}`);
-      for (const run of RUNS) log(`\n[${run}] where the app's CPU time went (self time, whole process life):\n${summarizeProfiles(join(profileDir, run))}`);
+      const apps = [RUNS.filter((run) => run !== 'uncached').join('+'), ...(RUNS.includes('uncached') ? ['uncached'] : [])].filter(Boolean);
+      for (const app of apps) log(`\n[${app}] where the app's CPU time went (self time, whole process life):\n${summarizeProfiles(join(profileDir, app))}`);
     }
     if (results.length > 0) report(results, rpsRatios, { runId, redis: `${redis.source}, Redis ${version}`, database: database.source, wallS: round1((epochMs() - started) / 1000) });
   }
@@ -321,7 +314,7 @@ function report(results: RunResult[], rpsRatios: readonly number[], environment:
     rpsVsStaticByRound: rpsRatios.map((ratio) => Number(ratio.toFixed(3))),
     targets,
     notes: [
-      `Each run is a fresh app process. Static and cached are alive together and measured in ${ROUNDS} alternating rounds of ${DURATION_S} s each (static first in even rounds): rps, p50 and p99 are medians over the rounds, counts and CPU are totals, and rpsVsStatic is the median of the per-round ratios (this host\'s speed drifts by up to 2x over minutes). Caching off is measured once, afterwards.`,
+      `Static and cached are two paths of one app process, measured in ${ROUNDS} alternating rounds of ${DURATION_S} s each (static first in even rounds): rps, p50 and p99 are medians over the rounds, counts and CPU are totals, and rpsVsStatic is the median of the per-round ratios (this host\'s speed drifts by up to 2x over minutes, and two app processes of the same build and configuration differed by 7-17 % on the static path, so the ceiling is measured on the same process). Caching off runs in a fresh process of its own, measured once, afterwards.`,
       'Before the measurements every seeded credential is verified once (issue writes through, so the ceremony\'s certificates are cached before it starts), then each path gets a warm-up of the same mix.',
       'hitRate = 1 - (queries per request with caching) / (queries per request without); the verify path is cached in the service, so there is no X-Cache header.',
       `Bodies: ${bodySizes.verify} bytes (verify), ${bodySizes.static} bytes (static). The app, Redis and autocannon share the machine's ${cpus().length} cores, so req/s is set by the CPU all three need per request: appCpuUsPerReq and redisCpuUsPerReq are the app's and Redis's CPU time (user + system) per request during the run (/proc and INFO cpu; 10 ms ticks).`,
