@@ -67,8 +67,8 @@ export class CredentialsController {
 
   /**
    * A holder's credentials. Cached here, on the controller handler (X-Cache tells HIT or MISS), for 10 minutes;
-   * issue and revoke evict it. The key uses the raw route parameter: a malformed id is rejected by the pipe before
-   * anything is cached.
+   * issue and revoke evict it. Pipes run before the cache, so the key is built from the validated id, and a
+   * malformed one is rejected before anything is read or cached.
    */
   @Get('holders/:holderId/credentials')
   @Cacheable({ key: 'holder:{0}:credentials', policy: 'holderCredentials' })
