@@ -15,7 +15,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { map, type Observable } from 'rxjs';
+import { map, type Observable, of } from 'rxjs';
 import { Cacheable, CacheEvict, CacheModule, WriteThrough } from '@app/cache';
 import { type CacheApp, createCacheApp, PLATFORMS } from './support/cache-app';
 import { cleanNamespace, rawRedis, readEnvelope, redisUrl, scanKeys, uniqueNamespace } from './support/redis';
@@ -85,6 +85,14 @@ class NotesController {
   guarded(@Param('id') id: string) {
     this.counter.calls++;
     return { id, secret: true };
+  }
+
+  /** Nest handlers may answer with an Observable: the cache stores its last value. */
+  @Get(':id/observed')
+  @Cacheable({ key: 'observed:{0}' })
+  observed(@Param('id') id: string): Observable<{ id: string; calls: number }> {
+    this.counter.calls++;
+    return of({ id, calls: this.counter.calls });
   }
 
   @Get(':id/enveloped')
@@ -157,6 +165,17 @@ describe.each(PLATFORMS)('cached route handlers on %s', (platform) => {
     expect(miss.body).toEqual({ data: { id: '4' } });
     expect(hit.body).toEqual({ data: { id: '4' } });
     expect((await readEnvelope(redis, `${namespace}:enveloped:4`))?.v).toEqual({ id: '4' });
+  });
+
+  it('a handler that answers with an Observable is cached with its value, and runs once', async () => {
+    const before = counter.calls;
+    const miss = await fixture.http().get('/notes/9/observed').expect(200);
+    const hit = await fixture.http().get('/notes/9/observed').expect(200);
+    expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+    expect(hit.body).toEqual(miss.body);
+    expect(miss.body.id).toBe('9');
+    expect(counter.calls - before).toBe(1);
+    expect((await readEnvelope(redis, `${namespace}:observed:9`))?.v).toEqual(miss.body);
   });
 
   it('a handler with two caching decorators runs once per request and applies both', async () => {
