@@ -1,6 +1,6 @@
-import { useSeededApp } from './support/app-fixture';
+import { keysUnder, useSeededApp } from './support/app-fixture';
 
-/** Public stats (cached on the controller handler, 30 min), the query counter, and the health check. */
+/** Public stats (cached on the controller handler, 30 min), the query counter, the health check, and the load test's static endpoints. */
 describe('stats and health (e2e)', () => {
   const suite = useSeededApp('stats');
 
@@ -41,5 +41,17 @@ describe('stats and health (e2e)', () => {
       error: {},
     });
     expect(body.details).toEqual(body.info);
+  });
+  it("the load test's static endpoints answer a verification-shaped body without the database or the cache; the id route validates the id", async () => {
+    const keysBefore = await keysUnder(suite.redis, suite.world.namespace);
+    const before = suite.instance.queries();
+    const plain = await suite.instance.app.inject({ url: '/static/ping' });
+    const withId = await suite.instance.app.inject({ url: '/static/ping/cred_00000000000000000000' });
+    expect([plain.statusCode, withId.statusCode]).toEqual([200, 200]);
+    expect(plain.json()).toMatchObject({ status: 'valid', credential: { title: expect.any(String) }, issuer: { name: expect.any(String) } });
+    expect(withId.json()).toEqual(plain.json());
+    expect(suite.instance.queries()).toBe(before);
+    expect(await keysUnder(suite.redis, suite.world.namespace)).toEqual(keysBefore);
+    expect((await suite.instance.app.inject({ url: '/static/ping/not-an-id' })).statusCode).toBe(400);
   });
 });

@@ -14,7 +14,8 @@ import { epochMs, median, pairedRatios, round1, textTable } from '../support/sta
  * certificates at once (the hot set), while the rest of the seeded credentials get the odd scan (the long tail).
  * The demo app runs on Fastify with a real Redis and a real database. One app process serves the two paths that are
  * compared: GET /credentials/:id with caching on, and GET /static/ping (a body of the same shape with no cache and no
- * database: the framework's ceiling), measured in alternating rounds (static first in even rounds), because this
+ * database: the framework's ceiling; and, for context, GET /static/ping/:id, the same body behind the route's id
+ * parameter), measured in alternating rounds (static first in even rounds), because this
  * host's speed drifts by up to 2x over minutes: the ratio reported is the median of the per-round ratios. They share a
  * process because two app processes of the same build and configuration, measured side by side on the static path,
  * differed by 7-17 % in req/s: more than the effect measured. Caching off (CACHE_DISABLED=1: every policy `cache: false`) runs in a fresh process of its own,
@@ -25,7 +26,7 @@ import { epochMs, median, pairedRatios, round1, textTable } from '../support/sta
  * header to count). Prints a table, writes bench/results/ceremony.json, and prints one JSON summary as the last line.
  *
  * Environment (all optional): CEREMONY_DURATION_S (30, per measurement), CEREMONY_ROUNDS (3), CEREMONY_CONNECTIONS (800), CEREMONY_CREDENTIALS (20000),
- * CEREMONY_HOT_IDS (5), CEREMONY_HOT_SHARE (0.8), CEREMONY_WARMUP_S (5), CEREMONY_RUNS (static,cached,uncached),
+ * CEREMONY_HOT_IDS (5), CEREMONY_HOT_SHARE (0.8), CEREMONY_WARMUP_S (5), CEREMONY_RUNS (static,static-id,cached,uncached),
  * CEREMONY_CPU_PROF=1 (profile each app process and print where its time went), REDIS_URL, DATABASE_URL.
  */
 
@@ -42,8 +43,8 @@ const WARMUP_S = envNumber('CEREMONY_WARMUP_S', 5);
 const CPU_PROF = process.env.CEREMONY_CPU_PROF === '1';
 const PRIME_CONNECTIONS = 100;
 
-type RunName = 'static' | 'cached' | 'uncached';
-const RUNS = (process.env.CEREMONY_RUNS ?? 'static,cached,uncached').split(',').map((name) => name.trim()) as RunName[];
+type RunName = 'static' | 'static-id' | 'cached' | 'uncached';
+const RUNS = (process.env.CEREMONY_RUNS ?? 'static,static-id,cached,uncached').split(',').map((name) => name.trim()) as RunName[];
 
 /** Targets of issue 6. */
 const MAX_DB_QUERY_RATIO = 0.01;
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
   const primeQueriesByRun: Partial<Record<RunName, number>> = {};
   /** cached / static req/s of each round. */
   const rpsRatios: number[] = [];
+  /** cached / static-with-id req/s of each round (context: Nest's parameter handling). */
+  const idRouteRatios: number[] = [];
   try {
     const seedStarted = Date.now();
     const { ids, hotIds } = await seedAndListIds(database.target, CREDENTIALS, HOT_IDS);
@@ -108,7 +111,7 @@ async function main(): Promise<void> {
     const pickId = () => (Math.random() < HOT_SHARE ? hotIds[Math.floor(Math.random() * hotIds.length)] : ids[Math.floor(Math.random() * ids.length)]);
     // VERIFY_RATE_LIMIT=0: autocannon's 800 connections come from one address, a ceremony's phones from 800.
     const baseEnv = { ...database.env, REDIS_URL: redis.url, CACHE_NAMESPACE: namespace, SEED_ON_START: '0', VERIFY_RATE_LIMIT: '0' };
-    const pathOf = (run: RunName) => (run === 'static' ? () => '/static/ping' : () => `/credentials/${pickId()}`);
+    const pathOf = (run: RunName) => (run === 'static' ? () => '/static/ping' : run === 'static-id' ? () => `/static/ping/${pickId()}` : () => `/credentials/${pickId()}`);
     const withApp = async (name: string, env: Record<string, string>, body: (app: AppProcess) => Promise<void>) => {
       const app = await startApp({ env, cpuProfileDir: profileDir && join(profileDir, name) });
       try {
@@ -152,6 +155,7 @@ async function main(): Promise<void> {
       if (rows) results.push(aggregate(run, rows, primeQueriesByRun[run]));
     }
     rpsRatios.push(...pairedRatios(measured.get('cached') ?? [], measured.get('static') ?? [], (measurement) => measurement.rps));
+    idRouteRatios.push(...pairedRatios(measured.get('cached') ?? [], measured.get('static-id') ?? [], (measurement) => measurement.rps));
   } finally {
     const deleted = await deleteMatching(redis.url, `${namespace}*`).catch(() => -1);
     log(`\ncleaned up ${deleted} cache keys of run ${runId}`);
@@ -163,7 +167,7 @@ async function main(): Promise<void> {
       const apps = [RUNS.filter((run) => run !== 'uncached').join('+'), ...(RUNS.includes('uncached') ? ['uncached'] : [])].filter(Boolean);
       for (const app of apps) log(`\n[${app}] where the app's CPU time went (self time, whole process life):\n${summarizeProfiles(join(profileDir, app))}`);
     }
-    if (results.length > 0) report(results, rpsRatios, { runId, redis: `${redis.source}, Redis ${version}`, database: database.source, wallS: round1((epochMs() - started) / 1000) });
+    if (results.length > 0) report(results, rpsRatios, idRouteRatios, { runId, redis: `${redis.source}, Redis ${version}`, database: database.source, wallS: round1((epochMs() - started) / 1000) });
   }
 }
 
@@ -211,8 +215,8 @@ function aggregate(run: RunName, measurements: readonly Measurement[], primeQuer
   const requests = sum((measurement) => measurement.requests);
   const queries = sum((measurement) => measurement.queries);
   return {
-    run: run === 'static' ? 'static ceiling' : run === 'cached' ? 'caching on' : 'caching off',
-    path: run === 'static' ? 'GET /static/ping' : 'GET /credentials/:id',
+    run: { static: 'static ceiling', 'static-id': 'static, with the id parameter', cached: 'caching on', uncached: 'caching off' }[run],
+    path: { static: 'GET /static/ping', 'static-id': 'GET /static/ping/:id', cached: 'GET /credentials/:id', uncached: 'GET /credentials/:id' }[run],
     rps: Math.round(median(measurements.map((measurement) => measurement.rps))),
     p50Ms: round1(median(measurements.map((measurement) => measurement.p50Ms))),
     p99Ms: round1(median(measurements.map((measurement) => measurement.p99Ms))),
@@ -235,7 +239,7 @@ function perRequestUs(ms: number, requests: number): number {
 
 /** One GET of each kind, so that a broken app fails the bench before any load, and the body sizes for the notes. */
 async function sanityCheck(app: AppProcess, id: string): Promise<void> {
-  for (const path of [`/credentials/${id}`, '/static/ping']) {
+  for (const path of [`/credentials/${id}`, '/static/ping', `/static/ping/${id}`]) {
     const response = await fetch(`${app.url}${path}`, { headers: { accept: 'application/json' } });
     const body = await response.text();
     if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}: ${body.slice(0, 200)}`);
@@ -273,7 +277,7 @@ function sequential(ids: readonly string[]): () => string {
   return () => `/credentials/${ids[next++ % ids.length]}`;
 }
 
-function report(results: RunResult[], rpsRatios: readonly number[], environment: { runId: string; redis: string; database: string; wallS: number }): void {
+function report(results: RunResult[], rpsRatios: readonly number[], idRouteRatios: readonly number[], environment: { runId: string; redis: string; database: string; wallS: number }): void {
   const byRun = (name: string) => results.find((row) => row.run === name);
   const cached = byRun('caching on');
   const uncached = byRun('caching off');
@@ -285,6 +289,7 @@ function report(results: RunResult[], rpsRatios: readonly number[], environment:
   const dbQueryRatio = cached && uncached && uncached.dbQps > 0 ? Number((cached.dbQps / uncached.dbQps).toFixed(5)) : undefined;
   const queriesPerRequestRatio = cached && queriesPerRequestUncached ? Number((cached.queriesPerRequest / queriesPerRequestUncached).toFixed(5)) : undefined;
   const rpsVsStatic = rpsRatios.length > 0 ? Number(median(rpsRatios).toFixed(3)) : undefined;
+  const rpsVsStaticWithId = idRouteRatios.length > 0 ? Number(median(idRouteRatios).toFixed(3)) : undefined;
   const targets = {
     dbQueries: { target: `cached db queries/s <= ${MAX_DB_QUERY_RATIO * 100} % of uncached`, ratio: dbQueryRatio, met: dbQueryRatio === undefined ? undefined : dbQueryRatio <= MAX_DB_QUERY_RATIO },
     throughput: { target: `cached req/s >= ${MIN_RPS_VS_STATIC} x static`, ratio: rpsVsStatic, met: rpsVsStatic === undefined ? undefined : rpsVsStatic >= MIN_RPS_VS_STATIC },
@@ -294,6 +299,7 @@ function report(results: RunResult[], rpsRatios: readonly number[], environment:
   log(textTable(results as unknown as Record<string, unknown>[], ['run', 'path', 'rps', 'p50Ms', 'p99Ms', 'maxMs', 'requests', 'failed', 'dbQps', 'queriesPerRequest', 'hitRate', 'appCpuUsPerReq', 'redisCpuUsPerReq', 'rounds']));
   log(`\ndatabase queries/s, cached / uncached: ${fmtRatio(dbQueryRatio)} (target <= ${MAX_DB_QUERY_RATIO * 100} %: ${metText(targets.dbQueries.met)}); per request: ${fmtRatio(queriesPerRequestRatio)}`);
   log(`req/s, cached / static: ${rpsVsStatic ?? '-'}, median of the rounds' ${rpsRatios.map((ratio) => ratio.toFixed(3)).join(', ') || '-'} (target >= ${MIN_RPS_VS_STATIC}: ${metText(targets.throughput.met)})`);
+  log(`req/s, cached / static with the id parameter: ${rpsVsStaticWithId ?? '-'}, median of the rounds' ${idRouteRatios.map((ratio) => ratio.toFixed(3)).join(', ') || '-'} (context, not a target)`);
 
   const pick = (row: RunResult | undefined) =>
     row && { rps: row.rps, p50Ms: row.p50Ms, p99Ms: row.p99Ms, dbQps: row.dbQps, queriesPerRequest: row.queriesPerRequest, hitRate: row.hitRate, failed: row.failed, appCpuUsPerReq: row.appCpuUsPerReq, redisCpuUsPerReq: row.redisCpuUsPerReq };
@@ -312,11 +318,14 @@ function report(results: RunResult[], rpsRatios: readonly number[], environment:
     queriesPerRequestRatio,
     rpsVsStatic,
     rpsVsStaticByRound: rpsRatios.map((ratio) => Number(ratio.toFixed(3))),
+    rpsVsStaticWithId,
+    rpsVsStaticWithIdByRound: idRouteRatios.map((ratio) => Number(ratio.toFixed(3))),
     targets,
     notes: [
       `Static and cached are two paths of one app process, measured in ${ROUNDS} alternating rounds of ${DURATION_S} s each (static first in even rounds): rps, p50 and p99 are medians over the rounds, counts and CPU are totals, and rpsVsStatic is the median of the per-round ratios (this host\'s speed drifts by up to 2x over minutes, and two app processes of the same build and configuration differed by 7-17 % on the static path, so the ceiling is measured on the same process). Caching off runs in a fresh process of its own, measured once, afterwards.`,
       'Before the measurements every seeded credential is verified once (issue writes through, so the ceremony\'s certificates are cached before it starts), then each path gets a warm-up of the same mix.',
       'hitRate = 1 - (queries per request with caching) / (queries per request without); the verify path is cached in the service, so there is no X-Cache header.',
+      'GET /static/ping/:id answers the static body behind the verification route\'s id parameter (same pipe, plus the global validation pipe), measured in the same alternating rounds: what Nest\'s parameter handling costs by itself. rpsVsStaticWithId (cached / that route) is context; the target is against GET /static/ping.',
       `Bodies: ${bodySizes.verify} bytes (verify), ${bodySizes.static} bytes (static). The app, Redis and autocannon share the machine's ${cpus().length} cores, so req/s is set by the CPU all three need per request: appCpuUsPerReq and redisCpuUsPerReq are the app's and Redis's CPU time (user + system) per request during the run (/proc and INFO cpu; 10 ms ticks).`,
     ],
     environment: {

@@ -6,6 +6,13 @@ import { Database } from './database';
 import { sampleCredentialId, seedIfEmpty } from './seed/seed-on-start';
 
 /**
+ * Connections the kernel may hold for the app before it accepts them (Node's default is 511; Linux caps it at
+ * net.core.somaxconn, 4096 by default). A ceremony's scanners connect in a burst: beyond the queue, connection
+ * attempts are dropped and retried by the client after 1, 3, 7 s..., which the load test saw as requests of 4-10 s.
+ */
+const ACCEPT_BACKLOG = 4096;
+
+/**
  * `npm start`: embedded defaults (PGlite in .data/pglite, Redis on 127.0.0.1:6379 if one answers, else in-process
  * cache), a small seed on an empty database, and the URL to open.
  */
@@ -15,7 +22,7 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   const db = app.get(Database);
   await seedIfEmpty(db, config.seedOnStart, logger);
-  await app.listen(config.port, config.host);
+  await app.listen({ port: config.port, host: config.host, backlog: ACCEPT_BACKLOG });
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://localhost:${port}`;
   const sample = await sampleCredentialId(db);

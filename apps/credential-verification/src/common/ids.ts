@@ -19,9 +19,14 @@ export function newId(kind: IdKind): string {
   return `${ID_PREFIXES[kind]}_${body}`;
 }
 
+/** One pattern per kind, built once: every verification request checks its id. */
+const ID_PATTERNS = Object.fromEntries(
+  Object.entries(ID_PREFIXES).map(([kind, prefix]) => [kind, new RegExp(`^${prefix}_[${ALPHABET}]{${ID_BODY_LENGTH}}$`)]),
+) as Record<IdKind, RegExp>;
+
 /** Whether `value` is a well-formed id of the given kind. */
 export function isId(kind: IdKind, value: unknown): value is string {
-  return typeof value === 'string' && new RegExp(`^${ID_PREFIXES[kind]}_[${ALPHABET}]{${ID_BODY_LENGTH}}$`).test(value);
+  return typeof value === 'string' && ID_PATTERNS[kind].test(value);
 }
 
 /** The 400 message for a malformed id; shared by the pipe and DTO validation so they read the same. */

@@ -1,4 +1,5 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
+import { ParseIdPipe } from '../common/ids';
 
 /**
  * A verification-shaped answer built once at start-up: same framework path as `GET /credentials/:id` (Fastify,
@@ -34,6 +35,15 @@ export class StaticController {
   /** Always the same verification-shaped body; no cache, no database. */
   @Get('ping')
   ping(): typeof PING_BODY {
+    return PING_BODY;
+  }
+
+  /**
+   * The same body behind the verification route's id parameter (same pipe, and the global validation pipe): what
+   * Nest's parameter handling costs by itself, shown beside the ceiling in the load scenario.
+   */
+  @Get('ping/:id')
+  pingWithId(@Param('id', new ParseIdPipe('credential')) _id: string): typeof PING_BODY {
     return PING_BODY;
   }
 }
