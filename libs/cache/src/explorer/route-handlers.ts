@@ -38,8 +38,9 @@ function readResponseHandle(_data: unknown, context: ExecutionContext): Response
 
 const ResponseHandleParam = createParamDecorator(readResponseHandle);
 
-function routeArguments(controller: object, handlerName: string): RouteArgument[] {
-  return Object.values(Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handlerName) ?? {});
+/** Nest's record of a handler's route parameters, keyed `<paramtype>:<index>` (custom ones by a generated name). */
+function routeArguments(controller: object, handlerName: string): Record<string, RouteArgument> {
+  return Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handlerName) ?? {};
 }
 
 /**
@@ -47,8 +48,7 @@ function routeArguments(controller: object, handlerName: string): RouteArgument[
  * handler does not run, so whatever it would have done to the response would be lost.
  */
 export function usesResponseObject(controller: object, handlerName: string): boolean {
-  const metadata: Record<string, unknown> = Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handlerName) ?? {};
-  return Object.keys(metadata).some((key) => {
+  return Object.keys(routeArguments(controller, handlerName)).some((key) => {
     const type = Number(key.split(':')[0]);
     return type === RouteParamtypes.RESPONSE || type === RouteParamtypes.NEXT;
   });
@@ -59,7 +59,7 @@ export function usesResponseObject(controller: object, handlerName: string): boo
  * lives on the class, which every application in the process shares, so a second application finds it in place.
  */
 function declareResponseParameter(prototype: object, name: string): number {
-  const declared = routeArguments(prototype.constructor, name);
+  const declared = Object.values(routeArguments(prototype.constructor, name));
   const existing = declared.find((argument) => argument.factory === readResponseHandle);
   if (existing) return existing.index;
   const handler = (prototype as Record<string, (...args: unknown[]) => unknown>)[name];
