@@ -43,8 +43,19 @@ const WARMUP_S = envNumber('CEREMONY_WARMUP_S', 5);
 const CPU_PROF = process.env.CEREMONY_CPU_PROF === '1';
 const PRIME_CONNECTIONS = 100;
 
-type RunName = 'static' | 'static-id' | 'cached' | 'uncached';
+/** Each run's row label and route (`:id` is a credential id, picked per request). */
+const RUN_SPECS = {
+  static: { label: 'static ceiling', route: '/static/ping' },
+  'static-id': { label: 'static, with the id parameter', route: '/static/ping/:id' },
+  cached: { label: 'caching on', route: '/credentials/:id' },
+  uncached: { label: 'caching off', route: '/credentials/:id' },
+} as const;
+type RunName = keyof typeof RUN_SPECS;
 const RUNS = (process.env.CEREMONY_RUNS ?? 'static,static-id,cached,uncached').split(',').map((name) => name.trim()) as RunName[];
+/** The runs measured on one app process, in alternating rounds (caching off has a process of its own). */
+const PAIRED_RUNS = RUNS.filter((run) => run !== 'uncached');
+/** The app process of each group of runs, named after the runs it serves. */
+const APP_NAMES = [PAIRED_RUNS.join('+'), ...(RUNS.includes('uncached') ? ['uncached'] : [])].filter(Boolean);
 
 /** Targets of issue 6. */
 const MAX_DB_QUERY_RATIO = 0.01;
@@ -111,7 +122,7 @@ async function main(): Promise<void> {
     const pickId = () => (Math.random() < HOT_SHARE ? hotIds[Math.floor(Math.random() * hotIds.length)] : ids[Math.floor(Math.random() * ids.length)]);
     // VERIFY_RATE_LIMIT=0: autocannon's 800 connections come from one address, a ceremony's phones from 800.
     const baseEnv = { ...database.env, REDIS_URL: redis.url, CACHE_NAMESPACE: namespace, SEED_ON_START: '0', VERIFY_RATE_LIMIT: '0' };
-    const pathOf = (run: RunName) => (run === 'static' ? () => '/static/ping' : run === 'static-id' ? () => `/static/ping/${pickId()}` : () => `/credentials/${pickId()}`);
+    const pathOf = (run: RunName) => () => RUN_SPECS[run].route.replace(':id', () => pickId());
     const withApp = async (name: string, env: Record<string, string>, body: (app: AppProcess) => Promise<void>) => {
       const app = await startApp({ env, cpuProfileDir: profileDir && join(profileDir, name) });
       try {
@@ -130,13 +141,12 @@ async function main(): Promise<void> {
       log(`[${run}] ${label}: ${measurement.rps} req/s, p99 ${measurement.p99Ms} ms, CPU per request: app ${perRequestUs(measurement.appCpuMs, measurement.requests)} µs`);
       measured.set(run, [...(measured.get(run) ?? []), measurement]);
     };
-    const paired = RUNS.filter((run) => run !== 'uncached');
-    if (paired.length > 0) {
-      await withApp(paired.join('+'), { ...baseEnv, CACHE_DISABLED: '0' }, async (app) => {
-        if (paired.includes('cached')) primeQueriesByRun.cached = await prime(app, ids);
-        for (const run of paired) if (WARMUP_S > 0) await cannon(app.url, { connections: CONNECTIONS, duration: WARMUP_S, path: pathOf(run) });
+    if (PAIRED_RUNS.length > 0) {
+      await withApp(APP_NAMES[0], { ...baseEnv, CACHE_DISABLED: '0' }, async (app) => {
+        if (PAIRED_RUNS.includes('cached')) primeQueriesByRun.cached = await prime(app, ids);
+        for (const run of PAIRED_RUNS) if (WARMUP_S > 0) await cannon(app.url, { connections: CONNECTIONS, duration: WARMUP_S, path: pathOf(run) });
         for (let round = 0; round < ROUNDS; round++) {
-          for (const run of round % 2 === 0 ? paired : [...paired].reverse()) {
+          for (const run of round % 2 === 0 ? PAIRED_RUNS : [...PAIRED_RUNS].reverse()) {
             record(run, await measure(app, redis.url, run, pathOf(run)), `round ${round + 1}/${ROUNDS}`);
           }
         }
@@ -164,8 +174,7 @@ async function main(): Promise<void> {
     await redis.stop();
     if (profileDir) {
       log(`\nCPU profiles in ${profileDir}`);
-      const apps = [RUNS.filter((run) => run !== 'uncached').join('+'), ...(RUNS.includes('uncached') ? ['uncached'] : [])].filter(Boolean);
-      for (const app of apps) log(`\n[${app}] where the app's CPU time went (self time, whole process life):\n${summarizeProfiles(join(profileDir, app))}`);
+      for (const app of APP_NAMES) log(`\n[${app}] where the app's CPU time went (self time, whole process life):\n${summarizeProfiles(join(profileDir, app))}`);
     }
     if (results.length > 0) report(results, rpsRatios, idRouteRatios, { runId, redis: `${redis.source}, Redis ${version}`, database: database.source, wallS: round1((epochMs() - started) / 1000) });
   }
@@ -215,8 +224,8 @@ function aggregate(run: RunName, measurements: readonly Measurement[], primeQuer
   const requests = sum((measurement) => measurement.requests);
   const queries = sum((measurement) => measurement.queries);
   return {
-    run: { static: 'static ceiling', 'static-id': 'static, with the id parameter', cached: 'caching on', uncached: 'caching off' }[run],
-    path: { static: 'GET /static/ping', 'static-id': 'GET /static/ping/:id', cached: 'GET /credentials/:id', uncached: 'GET /credentials/:id' }[run],
+    run: RUN_SPECS[run].label,
+    path: `GET ${RUN_SPECS[run].route}`,
     rps: Math.round(median(measurements.map((measurement) => measurement.rps))),
     p50Ms: round1(median(measurements.map((measurement) => measurement.p50Ms))),
     p99Ms: round1(median(measurements.map((measurement) => measurement.p99Ms))),
@@ -279,9 +288,9 @@ function sequential(ids: readonly string[]): () => string {
 
 function report(results: RunResult[], rpsRatios: readonly number[], idRouteRatios: readonly number[], environment: { runId: string; redis: string; database: string; wallS: number }): void {
   const byRun = (name: string) => results.find((row) => row.run === name);
-  const cached = byRun('caching on');
-  const uncached = byRun('caching off');
-  const ceiling = byRun('static ceiling');
+  const cached = byRun(RUN_SPECS.cached.label);
+  const uncached = byRun(RUN_SPECS.uncached.label);
+  const ceiling = byRun(RUN_SPECS.static.label);
   const queriesPerRequestUncached = uncached && uncached.queriesPerRequest > 0 ? uncached.queriesPerRequest : undefined;
   if (cached && queriesPerRequestUncached) cached.hitRate = Number(Math.max(0, 1 - cached.queriesPerRequest / queriesPerRequestUncached).toFixed(4));
   if (uncached) uncached.hitRate = 0;
