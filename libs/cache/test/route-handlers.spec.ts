@@ -108,6 +108,14 @@ class NotesController {
 @Module({ controllers: [NotesController], providers: [Counter] })
 class NotesModule {}
 
+/** GETs `path` twice and checks the first answer is a MISS, the second a HIT; resolves to both responses. */
+async function missThenHit(fixture: CacheApp, path: string) {
+  const miss = await fixture.http().get(path).expect(200);
+  const hit = await fixture.http().get(path).expect(200);
+  expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+  return { miss, hit };
+}
+
 describe.each(PLATFORMS)('cached route handlers on %s', (platform) => {
   const namespace = uniqueNamespace(`routes-${platform}`);
   let fixture: CacheApp;
@@ -133,10 +141,8 @@ describe.each(PLATFORMS)('cached route handlers on %s', (platform) => {
 
   it('a decorated handler in a module that does not import CacheModule is cached', async () => {
     const before = counter.calls;
-    const first = await fixture.http().get('/notes/1').expect(200);
-    const second = await fixture.http().get('/notes/1').expect(200);
-    expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['MISS', 'HIT']);
-    expect(second.body).toEqual(first.body);
+    const { miss, hit } = await missThenHit(fixture, '/notes/1');
+    expect(hit.body).toEqual(miss.body);
     expect(counter.calls - before).toBe(1);
   });
 
@@ -159,9 +165,7 @@ describe.each(PLATFORMS)('cached route handlers on %s', (platform) => {
   });
 
   it("the application's interceptors wrap the cached handler: the entry holds the handler's value, both answers the envelope", async () => {
-    const miss = await fixture.http().get('/notes/4/enveloped').expect(200);
-    const hit = await fixture.http().get('/notes/4/enveloped').expect(200);
-    expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+    const { miss, hit } = await missThenHit(fixture, '/notes/4/enveloped');
     expect(miss.body).toEqual({ data: { id: '4' } });
     expect(hit.body).toEqual({ data: { id: '4' } });
     expect((await readEnvelope(redis, `${namespace}:enveloped:4`))?.v).toEqual({ id: '4' });
@@ -169,9 +173,7 @@ describe.each(PLATFORMS)('cached route handlers on %s', (platform) => {
 
   it('a handler that answers with an Observable is cached with its value, and runs once', async () => {
     const before = counter.calls;
-    const miss = await fixture.http().get('/notes/9/observed').expect(200);
-    const hit = await fixture.http().get('/notes/9/observed').expect(200);
-    expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+    const { miss, hit } = await missThenHit(fixture, '/notes/9/observed');
     expect(hit.body).toEqual(miss.body);
     expect(miss.body.id).toBe('9');
     expect(counter.calls - before).toBe(1);
@@ -228,11 +230,7 @@ describe('cached route handlers across caches and applications', () => {
     const first = await createCacheApp({ cache: { redis: redisUrl(), namespace: rootNamespace }, imports: [NotesModule] });
     const second = await createCacheApp({ cache: { redis: redisUrl(), namespace: otherAppNamespace }, imports: [NotesModule], platform: 'fastify' });
     fixtures.push(first, second);
-    for (const fixture of [first, second]) {
-      const miss = await fixture.http().get('/notes/8').expect(200);
-      const hit = await fixture.http().get('/notes/8').expect(200);
-      expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
-    }
+    for (const fixture of [first, second]) await missThenHit(fixture, '/notes/8');
     expect(await redis.exists(`${rootNamespace}:note:8`, `${otherAppNamespace}:note:8`)).toBe(2);
   });
 });
