@@ -2,7 +2,7 @@ import { Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type Redis from 'ioredis';
 import { isObservable, lastValueFrom, Observable, of } from 'rxjs';
-import { Cacheable } from '@app/cache';
+import { CACHE_OPTIONS, Cacheable, CacheEngine, type PolicyRegistry } from '@app/cache';
 import { type CacheApp, createCacheApp } from './support/cache-app';
 import { cleanNamespace, rawRedis, readEnvelope, redisUrl, uniqueNamespace } from './support/redis';
 
@@ -160,6 +160,24 @@ describe('@Cacheable on a service method', () => {
     const again = await catalog.item('dates');
     expect(again.tags).toEqual(['a', 'b']);
     expect(again).not.toBe(hit);
+  });
+
+  it('callers sharing one read of a warm key each get an intact copy, even when the first changes its value the moment it has it', async () => {
+    const engine = fixture.get(CacheEngine);
+    const policy = fixture.get<{ policies: PolicyRegistry }>(CACHE_OPTIONS).policies.resolve('flat');
+    const key = `${namespace}:shared-read`;
+    const load = async () => ({ tags: ['a'] });
+    await engine.getOrLoad(key, policy, load);
+    // All five start before the batched read is sent, so they share it; the first mutates in its own reaction.
+    const first = engine.getOrLoad(key, policy, load).then((result) => {
+      result.value.tags.push('mutated');
+      return result;
+    });
+    const others = Array.from({ length: 4 }, () => engine.getOrLoad(key, policy, load));
+    const results = await Promise.all([first, ...others]);
+    expect(results.map((result) => result.status)).toEqual(['HIT', 'HIT', 'HIT', 'HIT', 'HIT']);
+    expect(results.slice(1).map((result) => result.value.tags)).toEqual([['a'], ['a'], ['a'], ['a']]);
+    expect(new Set(results.map((result) => result.value)).size).toBe(5);
   });
 
   it('spreads TTLs within the policy jitter band (100 s ± 10 %) and not all equal', async () => {

@@ -15,7 +15,7 @@ import { CacheEvents } from './cache-events';
 import { FillWaiters } from './fill-waiters';
 import { type PendingRepairs, RepairQueue } from './repair-queue';
 import { OnceLogger } from './once-logger';
-import { ReadBatcher, type ReadReply, STORE_UNREACHABLE } from './read-batcher';
+import { type PendingRead, ReadBatcher, type ReadReply, STORE_UNREACHABLE } from './read-batcher';
 import { judgeFreshness, staleRetentionMs } from './freshness';
 import { StoreGuard } from './store-guard';
 
@@ -60,9 +60,17 @@ interface LookupResult<T> extends CacheResult<T> {
 /** A lookup that callers of its key may share while its store read is unsent (see CacheEngine.sharedLookup). */
 interface SharedLookup {
   readonly policy: ResolvedPolicy;
-  readonly read: Promise<ReadReply>;
-  readonly result: Promise<LookupResult<unknown>>;
+  readonly read: PendingRead;
+  /** The first caller's result. */
+  readonly result: Promise<CacheResult<unknown>>;
+  /** Callers who joined; they can only join before the read is sent, so the count is final when the answer comes. */
+  joiners: number;
+  /** One value per joiner, made before the first caller receives its own (see CacheEngine.sharedLookup). */
+  copies: unknown[];
 }
+
+/** What a store read found: a usable entry, nothing, or no answer. */
+type ReadOutcome<T> = ReadEntry<T> | undefined | typeof STORE_UNREACHABLE;
 
 /** Per-call options of {@link CacheEngine.getOrLoad}. */
 export interface LoadOptions<T> {
@@ -208,55 +216,78 @@ export class CacheEngine {
 
   /**
    * Callers of one key whose lookups start before its store read is sent share that lookup (its read, its load and
-   * its background refresh), each decoding its own copy: a burst of 1,000 callers costs one lookup. A caller never
+   * its background refresh), each with a copy of its own: a burst of 1,000 callers costs one lookup. A caller never
    * joins a lookup whose read is already sent, so it never gets an answer older than its own read would have been.
+   *
+   * The joiners' copies are made when the lookup ends, before any caller has the value (the first caller then takes
+   * the lookup's own value): nobody can have changed it yet. The whole lookup of a hit settles in one promise
+   * reaction after the store's reply.
    */
   private sharedLookup<T>(request: LoadRequest<T>): Promise<CacheResult<T>> {
     const { key, policy } = request;
     const shared = this.sharedLookups.get(key);
-    if (shared && shared.policy === policy && this.reads.isUnsent(key, this.readTimeoutOf(policy), shared.read)) {
-      return shared.result.then((result) => {
-        this.report(policy, key, result.status);
-        return { value: this.joinerCopy<T>(key, result, policy), status: result.status };
+    if (shared && shared.policy === policy && this.reads.isUnsent(shared.read)) {
+      shared.joiners++;
+      return shared.result.then(({ status }) => {
+        this.report(policy, key, status);
+        return { value: shared.copies.pop() as T, status };
       });
     }
-    let read: Promise<ReadReply> | undefined;
     let shareable: SharedLookup | undefined;
     const forget = () => {
       if (shareable && this.sharedLookups.get(key) === shareable) this.sharedLookups.delete(key);
     };
-    const result = this.lookup(request, (issued) => (read = issued));
-    // The first caller takes the lookup's own value (without the bytes, which are for the callers who join).
-    const own = result.then(
-      ({ value, status }) => {
-        forget();
-        this.report(policy, key, status);
-        return { value, status };
-      },
-      (error: unknown) => {
-        forget();
-        throw error;
-      },
+    const finish = (outcome: LookupResult<T>): CacheResult<T> => {
+      forget();
+      if (shareable?.joiners) {
+        for (let joiner = 0; joiner < shareable.joiners; joiner++) shareable.copies.push(this.joinerCopy<T>(key, outcome, policy));
+      }
+      this.report(policy, key, outcome.status);
+      return { value: outcome.value, status: outcome.status };
+    };
+    const fail = (error: unknown): never => {
+      forget();
+      throw error;
+    };
+    let read: PendingRead | undefined;
+    const result = this.lookup(
+      request,
+      (looked) => (isPromise(looked) ? looked.then(finish, fail) : finish(looked)),
+      (issued) => (read = issued),
     );
-    if (!read) return own; // answered without a batched read (fail-safe, repair, sliding): nothing to share
-    shareable = { policy, read, result };
+    if (!read) return result; // answered without a batched read (fail-safe, repair, sliding): nothing to share
+    shareable = { policy, read, result, joiners: 0, copies: [] };
     this.sharedLookups.set(key, shareable);
-    return own;
+    return result;
   }
 
   /**
-   * Everything after L1: fail-safe reuse, the store, freshness, and the load when needed. `onRead` learns of the
+   * Everything after L1: fail-safe reuse, the store, freshness, and the load when needed; `then` receives the result
+   * (or its promise, when a load or a check is needed) in the reaction to the store's reply. `onRead` learns of the
    * batched store read this lookup waits on, before this returns.
    */
-  private async lookup<T>(request: LoadRequest<T>, onRead?: (read: Promise<ReadReply>) => void): Promise<LookupResult<T>> {
+  private lookup<T, R>(
+    request: LoadRequest<T>,
+    then: (looked: LookupResult<T> | Promise<LookupResult<T>>) => R,
+    onRead: (read: PendingRead) => void,
+  ): Promise<Awaited<R>> {
     const { key, policy } = request;
     const backedOff = this.failSafe.get(key);
-    if (backedOff) return { value: this.decode<T>(key, backedOff.bytes, policy), status: 'STALE', bytes: backedOff.bytes };
-    const entry = await this.read<T>(key, policy, onRead);
+    if (backedOff) return settleWith(() => then({ value: this.decode<T>(key, backedOff.bytes, policy), status: 'STALE', bytes: backedOff.bytes }));
+    return this.read<T, R>(
+      key,
+      policy,
+      (entry) => then(isPromise(entry) ? entry.then((checked) => this.judge(request, checked)) : this.judge(request, entry)),
+      onRead,
+    );
+  }
+
+  /** The result of a lookup that read `entry`: the entry's value when it is usable, else a load (joined or started). */
+  private judge<T>(request: LoadRequest<T>, entry: ReadOutcome<T>): LookupResult<T> | Promise<LookupResult<T>> {
     // The store did not answer: one load in this process, nothing taken or written (each would wait out its timeout).
     if (entry === STORE_UNREACHABLE) return this.joinFlight(request, undefined, 'store-unreachable');
     if (entry) {
-      switch (judgeFreshness(entry, policy, Date.now())) {
+      switch (judgeFreshness(entry, request.policy, Date.now())) {
         case 'fresh':
           return { value: entry.value, status: 'HIT', bytes: entry.bytes };
         case 'early':
@@ -288,8 +319,10 @@ export class CacheEngine {
   /** The fresh cached value of `key`, or undefined. */
   async get<T>(key: string, policy: ResolvedPolicy): Promise<T | undefined> {
     if (!policy.cache) return undefined;
-    const entry = await this.read<T>(key, policy);
-    return entry && entry !== STORE_UNREACHABLE && judgeFreshness(entry, policy, Date.now(), () => 0) === 'fresh' ? entry.value : undefined;
+    return this.read<T, Promise<T | undefined>>(key, policy, async (entry) => {
+      const read = await entry;
+      return read && read !== STORE_UNREACHABLE && judgeFreshness(read, policy, Date.now(), () => 0) === 'fresh' ? read.value : undefined;
+    });
   }
 
   /**
@@ -371,26 +404,33 @@ export class CacheEngine {
   }
 
   /**
-   * The usable entry of `key`, undefined when there is none, or STORE_UNREACHABLE when the store did not answer.
-   * `onRead` is told (synchronously) of the batched read, when one is made.
+   * Reads `key` and hands `then` its usable entry, undefined when there is none, or STORE_UNREACHABLE when the store
+   * did not answer (a promise of these when the entry's tags must be checked or bad bytes deleted first). `then` runs
+   * in the reaction to the store's reply, so a plain hit takes no promise hop of its own. `onRead` is told
+   * (synchronously) of the batched read, when one is made.
    */
-  private async read<T>(
+  private read<T, R>(
     key: string,
     policy: ResolvedPolicy,
-    onRead?: (read: Promise<ReadReply>) => void,
-  ): Promise<ReadEntry<T> | undefined | typeof STORE_UNREACHABLE> {
-    if (this.repairs.covers(key)) return undefined; // may hold what an unrepaired change meant to replace
+    then: (entry: ReadOutcome<T> | Promise<ReadOutcome<T>>) => R,
+    onRead?: (read: PendingRead) => void,
+  ): Promise<Awaited<R>> {
+    if (this.repairs.covers(key)) return settleWith(() => then(undefined)); // may hold what an unrepaired change meant to replace
     const epoch = this.l1Epoch;
-    let bytes: ReadReply;
+    const judge = (bytes: ReadReply) => then(bytes === undefined || bytes === STORE_UNREACHABLE ? bytes : this.accept<T>(key, policy, bytes, epoch));
     if (policy.sliding) {
-      bytes = await this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), STORE_UNREACHABLE, policy.readTimeoutMs);
-    } else {
-      const read = this.reads.read(key, this.readTimeoutOf(policy));
-      onRead?.(read);
-      bytes = await read;
+      return this.guard.read('getAndExtend', (store) => store.getAndExtend(key, policy.ttlMs), STORE_UNREACHABLE, policy.readTimeoutMs).then(judge) as Promise<Awaited<R>>;
     }
-    if (bytes === undefined || bytes === STORE_UNREACHABLE) return bytes;
-    return this.accept<T>(key, policy, bytes, epoch);
+    return new Promise<Awaited<R>>((resolve, reject) => {
+      const read = this.reads.readThen(key, this.readTimeoutOf(policy), (bytes) => {
+        try {
+          resolve(judge(bytes) as Awaited<R>);
+        } catch (error) {
+          reject(error);
+        }
+      });
+      onRead?.(read);
+    });
   }
 
   private readTimeoutOf(policy: ResolvedPolicy): number {
@@ -628,8 +668,8 @@ export class CacheEngine {
     }
   }
 
-  private async readFresh<T>(key: string, policy: ResolvedPolicy): Promise<Flight | undefined> {
-    return this.freshFlight(await this.read<T>(key, policy), policy);
+  private readFresh<T>(key: string, policy: ResolvedPolicy): Promise<Flight | undefined> {
+    return this.read<T, Promise<Flight | undefined>>(key, policy, async (entry) => this.freshFlight(await entry, policy));
   }
 
   /** A flight answered by `entry` when it is fresh. */
@@ -859,4 +899,13 @@ function cloneForCaller(value: unknown): unknown {
   } catch {
     return value;
   }
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return value instanceof Promise;
+}
+
+/** `produce()`'s value (or rejection) as a promise, produced in a microtask like a store's answer would be. */
+function settleWith<R>(produce: () => R): Promise<Awaited<R>> {
+  return Promise.resolve().then(produce) as Promise<Awaited<R>>;
 }

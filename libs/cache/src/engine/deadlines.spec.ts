@@ -42,6 +42,24 @@ describe('Deadlines', () => {
     expect(expired).toEqual(['second']);
   });
 
+  it('never expires a cancelled call queued behind one still pending, which expires on time', async () => {
+    start('first', 100);
+    const second = start('second', 100);
+    deadlines.cancel(second);
+    await advance(100);
+    expect(expired).toEqual(['first']);
+    await advance(100);
+    expect(expired).toEqual(['first']);
+  });
+
+  it('does not expire a call cancelled after its timer fired but before the expiry was delivered', async () => {
+    const call = start('call', 100);
+    jest.advanceTimersByTime(100);
+    deadlines.cancel(call); // its reply was read in the same turn of the event loop
+    await nextTurn();
+    expect(expired).toEqual([]);
+  });
+
   it('times each duration on its own', async () => {
     start('slow', 250);
     start('fast', 50);

@@ -76,6 +76,19 @@ describe('ReadBatcher', () => {
     expect(store.gets).toBe(2);
   });
 
+  it('a read may be shared until its batch is sent, not after; every caller of a key gets its reply', async () => {
+    await store.set('k', Buffer.from('v'), 60_000);
+    const replies: unknown[] = [];
+    const first = reads.readThen('k', 100, (reply) => replies.push(text(reply)));
+    reads.readThen('k', 100, (reply) => replies.push(text(reply)));
+    expect(reads.isUnsent(first)).toBe(true);
+    await Promise.resolve(); // the queued send runs
+    expect(reads.isUnsent(first)).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(replies).toEqual(['v', 'v']);
+    expect(store.gets).toBe(1);
+  });
+
   it('reads with different timeouts go in different batches', async () => {
     await Promise.all([reads.read('a', 100), reads.read('b', 500)]);
     expect(store.gets).toBe(2);

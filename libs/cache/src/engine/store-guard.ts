@@ -65,47 +65,56 @@ export class StoreGuard {
    * several callers counts as that many failures when it fails.
    */
   read<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F, timeoutMs = this.options.readTimeoutMs, callers = 1): Promise<T | F> {
-    return this.run(operation, call, fallback, timeoutMs, callers);
+    return new Promise((resolve) => this.run(operation, call, fallback, timeoutMs, callers, resolve));
+  }
+
+  /**
+   * {@link read} for a caller that already has a promise of its own to settle (the read batcher): `settle` receives
+   * the answer or `fallback`, exactly once, without a promise (and a microtask hop) in between.
+   */
+  readInto<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F, timeoutMs: number, callers: number, settle: (result: T | F) => void): void {
+    this.run(operation, call, fallback, timeoutMs, callers, settle);
   }
 
   /** Runs a write, delete or lock call; resolves to `fallback` when it fails, times out or the breaker is open. */
   write<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F): Promise<T | F> {
-    return this.run(operation, call, fallback, this.options.writeTimeoutMs);
+    return new Promise((resolve) => this.run(operation, call, fallback, this.options.writeTimeoutMs, 1, resolve));
   }
 
   /**
-   * One promise, settled by whichever comes first: the store's answer or the timeout. (An async function racing a
-   * timeout promise cost three more promises and as many microtask hops on every hit.)
+   * Settles once, with whichever comes first: the store's answer or the timeout. (An async function racing a timeout
+   * promise cost three more promises and as many microtask hops on every hit.)
    */
-  private run<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F, timeoutMs: number, callers = 1): Promise<T | F> {
+  private run<T, F>(operation: string, call: (store: CacheStore) => Promise<T>, fallback: F, timeoutMs: number, callers: number, settle: (result: T | F) => void): void {
     const admission = this.admit();
-    if (!admission) return Promise.resolve(fallback);
+    if (!admission) {
+      settle(fallback);
+      return;
+    }
     const probe = admission === 'probe';
-    return new Promise<T | F>((resolve) => {
-      let settled = false;
-      const fail = (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        this.deadlines.cancel(deadline);
-        this.failed(operation, error, probe, callers);
-        resolve(fallback);
-      };
-      const deadline = this.deadlines.start(timeoutMs, () => fail(new StoreTimeoutError(operation, timeoutMs)));
-      let answer: Promise<T>;
-      try {
-        answer = call(this.store);
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      answer.then((result) => {
-        if (settled) return;
-        settled = true;
-        this.deadlines.cancel(deadline);
-        this.succeeded(probe);
-        resolve(result);
-      }, fail);
-    });
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      this.deadlines.cancel(deadline);
+      this.failed(operation, error, probe, callers);
+      settle(fallback);
+    };
+    const deadline = this.deadlines.start(timeoutMs, () => fail(new StoreTimeoutError(operation, timeoutMs)));
+    let answer: Promise<T>;
+    try {
+      answer = call(this.store);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    answer.then((result) => {
+      if (settled) return;
+      settled = true;
+      this.deadlines.cancel(deadline);
+      this.succeeded(probe);
+      settle(result);
+    }, fail);
   }
 
   /**
