@@ -1,13 +1,16 @@
 /**
  * One hit-path measurement in a fresh process that hosts one library only (started by hit.bench.ts, config in the
  * HIT_CHILD environment variable). Modes:
- * - `calls`: seeds `keys` items, warms up, then measures `sequentialOps` awaited one after the other (µs/op) and
- *   `concurrency` callers looping for `concurrentMs` (ops/s).
+ * - `calls`: seeds `keys` items, warms up, then measures `concurrency` callers looping for `concurrentMs` (ops/s) and
+ *   `sequentialOps` calls awaited one after the other (µs/op). The sequential calls run in blocks that alternate
+ *   with blocks of a raw ioredis client opened in this same process (the reference): a difference of a few µs per
+ *   call is smaller than this host's drift between two processes, but not than the drift between two adjacent
+ *   blocks.
  * - `memory`: fills L1 (ours, `l1: true`) with `entries` items and reports the heap + external growth per entry,
  *   measured with global.gc (run with --expose-gc).
  * Answers with one IPC message: `{ ok: true, result }` or `{ ok: false, error }`.
  */
-import { type HitContenderId, hitContender } from './contenders';
+import { type HitClient, type HitContenderId, hitContender } from './contenders';
 
 export interface CallsConfig {
   mode: 'calls';
@@ -17,6 +20,8 @@ export interface CallsConfig {
   keys: number;
   warmUpOps: number;
   sequentialOps: number;
+  /** Blocks the sequential calls (and as many of the reference) are split into. */
+  sequentialBlocks: number;
   concurrency: number;
   concurrentMs: number;
 }
@@ -28,6 +33,8 @@ export interface MemoryConfig {
 }
 export interface CallsResult {
   sequentialUsPerOp: number;
+  /** The raw ioredis reference, in the blocks between this contender's (same process, same moments). */
+  referenceUsPerOp: number;
   concurrentOpsPerSec: number;
   concurrentUsPerOp: number;
 }
@@ -41,22 +48,53 @@ export interface MemoryResult {
 
 async function calls(config: CallsConfig): Promise<CallsResult> {
   const client = await hitContender(config.id).open({ redisUrl: config.redisUrl, prefix: config.prefix });
+  let reference: HitClient | undefined;
   try {
-    for (let id = 0; id < config.keys; id++) await client.get(id);
-    for (let i = 0; i < config.warmUpOps; i++) await client.get(i % config.keys);
+    await warmUp(client, config);
     await runConcurrent(client.get, config.concurrency, config.keys, 300);
-
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < config.sequentialOps; i++) await client.get(i % config.keys);
-    const sequentialUsPerOp = Number(process.hrtime.bigint() - started) / 1_000 / config.sequentialOps;
-
     const { ops, elapsedMs } = await runConcurrent(client.get, config.concurrency, config.keys, config.concurrentMs);
     const concurrentOpsPerSec = (ops / elapsedMs) * 1_000;
     await client.selfCheck?.();
-    return { sequentialUsPerOp, concurrentOpsPerSec, concurrentUsPerOp: 1e6 / concurrentOpsPerSec };
+
+    // Opened only after the concurrent calls: measured after the paired sequential blocks (the reference's included),
+    // ours' concurrent calls came out about a quarter slower than in a process that never had the reference.
+    reference = await hitContender('raw').open({ redisUrl: config.redisUrl, prefix: `${config.prefix}:reference` });
+    await warmUp(reference, config);
+    const { measuredUs, referenceUs } = await runSequential(client, reference, config);
+    return {
+      sequentialUsPerOp: measuredUs / config.sequentialOps,
+      referenceUsPerOp: referenceUs / config.sequentialOps,
+      concurrentOpsPerSec,
+      concurrentUsPerOp: 1e6 / concurrentOpsPerSec,
+    };
   } finally {
     await client.close();
+    await reference?.close();
   }
+}
+
+/** Fills the client's `keys` items, then reads them `warmUpOps` times. */
+async function warmUp(client: HitClient, config: CallsConfig): Promise<void> {
+  for (let id = 0; id < config.keys; id++) await client.get(id);
+  for (let i = 0; i < config.warmUpOps; i++) await client.get(i % config.keys);
+}
+
+/** `sequentialOps` calls of each client in alternating blocks (each client first in every other block); total µs of each. */
+async function runSequential(measured: HitClient, reference: HitClient, config: CallsConfig): Promise<{ measuredUs: number; referenceUs: number }> {
+  const blockOps = Math.ceil(config.sequentialOps / config.sequentialBlocks);
+  const totals = new Map<HitClient, number>([
+    [measured, 0],
+    [reference, 0],
+  ]);
+  for (let block = 0, done = 0; done < config.sequentialOps; block++, done += blockOps) {
+    const ops = Math.min(blockOps, config.sequentialOps - done);
+    for (const client of block % 2 === 0 ? [measured, reference] : [reference, measured]) {
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < ops; i++) await client.get((done + i) % config.keys);
+      totals.set(client, totals.get(client)! + Number(process.hrtime.bigint() - started) / 1_000);
+    }
+  }
+  return { measuredUs: totals.get(measured)!, referenceUs: totals.get(reference)! };
 }
 
 /** `concurrency` callers, each awaiting its next call as soon as the last returned, until `durationMs` has passed. */
