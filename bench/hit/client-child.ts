@@ -5,11 +5,13 @@
  *   `sequentialOps` calls awaited one after the other (µs/op). The sequential calls run in blocks that alternate
  *   with blocks of a raw ioredis client opened in this same process (the reference): a difference of a few µs per
  *   call is smaller than this host's drift between two processes, but not than the drift between two adjacent
- *   blocks.
+ *   blocks. The ratio to the reference is the median of the blocks' ratios, so a burst of load on the host that
+ *   lands in one block does not move it.
  * - `memory`: fills L1 (ours, `l1: true`) with `entries` items and reports the heap + external growth per entry,
  *   measured with global.gc (run with --expose-gc).
  * Answers with one IPC message: `{ ok: true, result }` or `{ ok: false, error }`.
  */
+import { median } from '../support/stats';
 import { type HitClient, type HitContenderId, hitContender } from './contenders';
 
 export interface CallsConfig {
@@ -35,6 +37,8 @@ export interface CallsResult {
   sequentialUsPerOp: number;
   /** The raw ioredis reference, in the blocks between this contender's (same process, same moments). */
   referenceUsPerOp: number;
+  /** The median over blocks of this contender's µs per call / the reference's in the adjacent block. */
+  sequentialRatioToReference: number;
   concurrentOpsPerSec: number;
   concurrentUsPerOp: number;
 }
@@ -60,10 +64,11 @@ async function calls(config: CallsConfig): Promise<CallsResult> {
     // ours' concurrent calls came out about a quarter slower than in a process that never had the reference.
     reference = await hitContender('raw').open({ redisUrl: config.redisUrl, prefix: `${config.prefix}:reference` });
     await warmUp(reference, config);
-    const { measuredUs, referenceUs } = await runSequential(client, reference, config);
+    const { measuredUs, referenceUs, blockRatios } = await runSequential(client, reference, config);
     return {
       sequentialUsPerOp: measuredUs / config.sequentialOps,
       referenceUsPerOp: referenceUs / config.sequentialOps,
+      sequentialRatioToReference: median(blockRatios),
       concurrentOpsPerSec,
       concurrentUsPerOp: 1e6 / concurrentOpsPerSec,
     };
@@ -79,22 +84,40 @@ async function warmUp(client: HitClient, config: CallsConfig): Promise<void> {
   for (let i = 0; i < config.warmUpOps; i++) await client.get(i % config.keys);
 }
 
-/** `sequentialOps` calls of each client in alternating blocks (each client first in every other block); total µs of each. */
-async function runSequential(measured: HitClient, reference: HitClient, config: CallsConfig): Promise<{ measuredUs: number; referenceUs: number }> {
+/**
+ * `sequentialOps` calls of each client in alternating blocks (each client first in every other block): total µs of
+ * each, and each block's ratio of measured to reference µs.
+ */
+async function runSequential(
+  measured: HitClient,
+  reference: HitClient,
+  config: CallsConfig,
+): Promise<{ measuredUs: number; referenceUs: number; blockRatios: number[] }> {
   const blockOps = Math.ceil(config.sequentialOps / config.sequentialBlocks);
-  const totals = new Map<HitClient, number>([
-    [measured, 0],
-    [reference, 0],
-  ]);
+  let measuredUs = 0;
+  let referenceUs = 0;
+  const blockRatios: number[] = [];
   for (let block = 0, done = 0; done < config.sequentialOps; block++, done += blockOps) {
     const ops = Math.min(blockOps, config.sequentialOps - done);
-    for (const client of block % 2 === 0 ? [measured, reference] : [reference, measured]) {
+    const timeBlock = async (client: HitClient) => {
       const started = process.hrtime.bigint();
       for (let i = 0; i < ops; i++) await client.get((done + i) % config.keys);
-      totals.set(client, totals.get(client)! + Number(process.hrtime.bigint() - started) / 1_000);
+      return Number(process.hrtime.bigint() - started) / 1_000;
+    };
+    let measuredBlockUs: number;
+    let referenceBlockUs: number;
+    if (block % 2 === 0) {
+      measuredBlockUs = await timeBlock(measured);
+      referenceBlockUs = await timeBlock(reference);
+    } else {
+      referenceBlockUs = await timeBlock(reference);
+      measuredBlockUs = await timeBlock(measured);
     }
+    measuredUs += measuredBlockUs;
+    referenceUs += referenceBlockUs;
+    blockRatios.push(measuredBlockUs / referenceBlockUs);
   }
-  return { measuredUs: totals.get(measured)!, referenceUs: totals.get(reference)! };
+  return { measuredUs, referenceUs, blockRatios };
 }
 
 /** `concurrency` callers, each awaiting its next call as soon as the last returned, until `durationMs` has passed. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CACHE_OPTIONS } from './cache.constants';
-import { CacheEngine } from './engine/cache-engine';
+import { CacheEngine, valueOnly } from './engine/cache-engine';
 import { type KeyResult, keyScope, qualifyKey, renderKey } from './keys/key-builder';
 import type { NormalizedCacheOptions } from './options/normalize-options';
 import { WriteBehindQueue } from './write-behind/write-behind.queue';
@@ -65,12 +65,8 @@ export class CacheService {
     const policy = this.options.policies.resolve(options.policy);
     const { tags } = options;
     const qualified = this.keyOf(key);
-    return (
-      await this.engine.getOrLoad(qualified, policy, this.writeBehindQueue.loaderFor(qualified, loader), {
-        ttlMs: this.ttlOf(options),
-        tags: tags === undefined ? undefined : typeof tags === 'function' ? tags : () => tags,
-      })
-    ).value;
+    const loadOptions = { ttlMs: this.ttlOf(options), tags: tags === undefined ? undefined : typeof tags === 'function' ? tags : () => tags };
+    return this.engine.getOrLoadAs(qualified, policy, this.writeBehindQueue.loaderFor(qualified, loader), loadOptions, valueOnly);
   }
 
   /** Deletes one key. Resolves to false if the store could not be reached. */

@@ -180,6 +180,23 @@ describe('@Cacheable on a service method', () => {
     expect(new Set(results.map((result) => result.value)).size).toBe(5);
   });
 
+  it('callers sharing one lookup each receive it in the shape they asked for, with the lookup status', async () => {
+    const engine = fixture.get(CacheEngine);
+    const policy = fixture.get<{ policies: PolicyRegistry }>(CACHE_OPTIONS).policies.resolve('flat');
+    const key = `${namespace}:shared-shapes`;
+    let loads = 0;
+    const load = async () => ({ tags: [`load ${++loads}`] });
+    const shapes = () => [
+      engine.getOrLoadAs(key, policy, load, {}, (value) => value),
+      engine.getOrLoad(key, policy, load),
+      engine.getOrLoadAs(key, policy, load, {}, (value, status) => `${status} ${value.tags.join()}`),
+    ];
+    // Cold: the three start before the read is sent, so they share it, and the one load it leads to.
+    expect(await Promise.all(shapes())).toEqual([{ tags: ['load 1'] }, { value: { tags: ['load 1'] }, status: 'MISS' }, 'MISS load 1']);
+    expect(await Promise.all(shapes())).toEqual([{ tags: ['load 1'] }, { value: { tags: ['load 1'] }, status: 'HIT' }, 'HIT load 1']);
+    expect(loads).toBe(1);
+  });
+
   it('spreads TTLs within the policy jitter band (100 s ± 10 %) and not all equal', async () => {
     const ids = Array.from({ length: 200 }, (_, i) => i);
     await Promise.all(ids.map((id) => catalog.jittered(id)));

@@ -52,6 +52,18 @@ export interface CacheResult<T> {
   readonly status: CacheStatus;
 }
 
+/**
+ * Shapes what a caller receives from a value and how it was obtained (e.g. the value alone, or the value after a
+ * response header names the status), in the same reaction that produced the value: no promise hop of its own.
+ */
+export type Present<T, R> = (value: T, status: CacheStatus) => R;
+
+/** The {@link Present} of {@link CacheEngine.getOrLoad}: value and status together. */
+export const asResult = <T>(value: T, status: CacheStatus): CacheResult<T> => ({ value, status });
+
+/** The {@link Present} of callers that want the value alone (a decorated method, `CacheService.getOrSet`). */
+export const valueOnly = <T>(value: T): T => value;
+
 /** A lookup's result with the entry's bytes, from which the callers who shared the lookup decode their own copies. */
 interface LookupResult<T> extends CacheResult<T> {
   readonly bytes: Buffer | undefined;
@@ -61,8 +73,10 @@ interface LookupResult<T> extends CacheResult<T> {
 interface SharedLookup {
   readonly policy: ResolvedPolicy;
   readonly read: PendingRead;
-  /** The first caller's result. */
-  readonly result: Promise<CacheResult<unknown>>;
+  /** The first caller's result: settles once the lookup's outcome (status, copies) is known. */
+  readonly result: Promise<unknown>;
+  /** The lookup's status, set when it ends. */
+  status?: CacheStatus;
   /** Callers who joined; they can only join before the read is sent, so the count is final when the answer comes. */
   joiners: number;
   /** One value per joiner, made before the first caller receives its own (see CacheEngine.sharedLookup). */
@@ -203,15 +217,23 @@ export class CacheEngine {
    * @param key the full key, namespace included
    */
   getOrLoad<T>(key: string, policy: ResolvedPolicy, load: () => Promise<T> | T, options: LoadOptions<T> = {}): Promise<CacheResult<T>> {
-    if (!policy.cache) return loadBypassingCache(load);
+    return this.getOrLoadAs(key, policy, load, options, asResult);
+  }
+
+  /**
+   * {@link getOrLoad}, resolving to what `present` makes of the value and its status (the value alone, for a
+   * decorated method): no result object, nor a promise reaction, between the store's reply and the caller.
+   */
+  getOrLoadAs<T, R>(key: string, policy: ResolvedPolicy, load: () => Promise<T> | T, options: LoadOptions<T>, present: Present<T, R>): Promise<R> {
+    if (!policy.cache) return loadBypassingCache(load, present);
     if (policy.l1) {
       const local = this.readL1<T>(key, policy);
       if (local !== undefined) {
         if (this.events.has('hit')) this.events.emit('hit', { policy: policy.name, key, tier: 'l1' });
-        return Promise.resolve({ value: local, status: 'HIT' });
+        return settleWith(() => present(local, 'HIT'));
       }
     }
-    return this.sharedLookup({ key, policy, load, options });
+    return this.sharedLookup({ key, policy, load, options }, present);
   }
 
   /**
@@ -221,29 +243,31 @@ export class CacheEngine {
    *
    * The joiners' copies are made when the lookup ends, before any caller has the value (the first caller then takes
    * the lookup's own value): nobody can have changed it yet. The whole lookup of a hit settles in one promise
-   * reaction after the store's reply.
+   * reaction after the store's reply. Joiners present their copies themselves, once the first caller's result settles.
    */
-  private sharedLookup<T>(request: LoadRequest<T>): Promise<CacheResult<T>> {
+  private sharedLookup<T, R>(request: LoadRequest<T>, present: Present<T, R>): Promise<R> {
     const { key, policy } = request;
     const shared = this.sharedLookups.get(key);
     if (shared && shared.policy === policy && this.reads.isUnsent(shared.read)) {
       shared.joiners++;
-      return shared.result.then(({ status }) => {
+      return shared.result.then(() => {
+        const status = shared.status!;
         this.report(policy, key, status);
-        return { value: shared.copies.pop() as T, status };
+        return present(shared.copies.pop() as T, status);
       });
     }
     let shareable: SharedLookup | undefined;
     const forget = () => {
       if (shareable && this.sharedLookups.get(key) === shareable) this.sharedLookups.delete(key);
     };
-    const finish = (outcome: LookupResult<T>): CacheResult<T> => {
+    const finish = (outcome: LookupResult<T>): R => {
       forget();
-      if (shareable?.joiners) {
+      if (shareable) {
+        shareable.status = outcome.status;
         for (let joiner = 0; joiner < shareable.joiners; joiner++) shareable.copies.push(this.joinerCopy<T>(key, outcome, policy));
       }
       this.report(policy, key, outcome.status);
-      return { value: outcome.value, status: outcome.status };
+      return present(outcome.value, outcome.status);
     };
     const fail = (error: unknown): never => {
       forget();
@@ -863,11 +887,11 @@ export class CacheEngine {
 }
 
 /**
- * The loader's value, untouched, as a BYPASS result: for a policy with `cache: false`, or a call its condition or
+ * The loader's value, untouched, presented as a BYPASS result: for a policy with `cache: false`, or a call its condition or
  * key keeps out of the cache. A loader that throws synchronously rejects.
  */
-export async function loadBypassingCache<T>(load: () => Promise<T> | T): Promise<CacheResult<T>> {
-  return { value: await load(), status: 'BYPASS' };
+export async function loadBypassingCache<T, R>(load: () => Promise<T> | T, present: Present<T, R>): Promise<R> {
+  return present(await load(), 'BYPASS');
 }
 
 /** Spreads a TTL uniformly within ±jitter, so entries written together do not all expire together. */

@@ -8,7 +8,7 @@ import type { NormalizedCacheOptions } from '../options/normalize-options';
 import { parseDuration } from '../options/duration';
 import type { ResolvedPolicy } from '../policies/resolved-policy';
 import { type CompiledWriteBehind, WriteBehindQueue } from '../write-behind/write-behind.queue';
-import { CacheEngine, type CacheResult, loadBypassingCache } from './cache-engine';
+import { asResult, CacheEngine, type CacheResult, loadBypassingCache, type Present } from './cache-engine';
 import { OnceLogger } from './once-logger';
 
 /**
@@ -78,15 +78,16 @@ export class OperationRunner {
 
   /**
    * Runs one call through its operations: evictions before, cache-aside around, write-through and evictions after.
-   * The method's own errors propagate untouched; cache failures never replace its result.
+   * The method's own errors propagate untouched; cache failures never replace its result. Resolves to what `present`
+   * makes of the method's value and how it was obtained.
    */
-  run(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
+  run<R>(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>, present: Present<unknown, R>): Promise<R> {
     if (compiled.evictsBefore.length || compiled.writeBehind || compiled.writeThroughs.length || compiled.evictsAfter.length) {
-      return this.runAll(compiled, args, invoke);
+      return this.runAll(compiled, args, invoke).then((result) => present(result.value, result.status));
     }
     // A plain @Cacheable call (the hot path): the engine's promise itself, without an async frame around it.
     try {
-      return this.readThrough(compiled, args, invoke);
+      return this.readThrough(compiled, args, invoke, present);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -94,7 +95,7 @@ export class OperationRunner {
 
   private async runAll(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
     if (compiled.evictsBefore.length) await Promise.all(compiled.evictsBefore.map((evict) => this.evict(compiled, evict, args, undefined)));
-    const result = await this.readThrough(compiled, args, invoke);
+    const result = await this.readThrough<CacheResult<unknown>>(compiled, args, invoke, asResult);
     if (compiled.writeBehind) await this.writeBehind(compiled, compiled.writeBehind, args, result.value);
     if (compiled.writeThroughs.length || compiled.evictsAfter.length) {
       await Promise.all([
@@ -106,17 +107,18 @@ export class OperationRunner {
   }
 
   /** Throws synchronously only where a caller's own function (a condition) throws; {@link run} makes that a rejection. */
-  private readThrough(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>): Promise<CacheResult<unknown>> {
+  private readThrough<R>(compiled: CompiledOperations, args: unknown[], invoke: () => Promise<unknown>, present: Present<unknown, R>): Promise<R> {
     const cacheable = compiled.cacheable;
-    if (!cacheable || (cacheable.condition && !cacheable.condition(args))) return loadBypassingCache(invoke);
+    if (!cacheable || (cacheable.condition && !cacheable.condition(args))) return loadBypassingCache(invoke, present);
     const key = this.keyOf(compiled, cacheable.key, args, undefined);
-    if (key === undefined) return loadBypassingCache(invoke);
+    if (key === undefined) return loadBypassingCache(invoke, present);
     const { unless, tags } = cacheable;
-    return this.engine.getOrLoad(key, cacheable.policy, this.writeBehindQueue.loaderFor(key, invoke), {
+    const options = {
       ttlMs: cacheable.ttlMs,
-      shouldCache: unless ? (value) => !unless(value, args) : undefined,
-      tags: tags ? (value) => tags(args, value) : undefined,
-    });
+      shouldCache: unless ? (value: unknown) => !unless(value, args) : undefined,
+      tags: tags ? (value: unknown) => tags(args, value) : undefined,
+    };
+    return this.engine.getOrLoadAs(key, cacheable.policy, this.writeBehindQueue.loaderFor(key, invoke), options, present);
   }
 
   private async writeThrough(compiled: CompiledOperations, write: CompiledWriteThrough, args: unknown[], result: unknown): Promise<void> {

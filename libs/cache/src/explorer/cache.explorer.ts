@@ -5,6 +5,7 @@ import type { Module } from '@nestjs/core/injector/module';
 import { defer, from, isObservable, lastValueFrom, Observable } from 'rxjs';
 import { InvalidDecoratorError } from '../cache.errors';
 import { getOperations } from '../decorators/cache-operation';
+import { valueOnly } from '../engine/cache-engine';
 import { type CompiledOperations, OperationRunner } from '../engine/operation-runner';
 import { cachedRouteHandler, usesResponseObject } from './route-handlers';
 
@@ -115,7 +116,7 @@ export class CacheExplorer implements OnModuleInit {
     const runner = this.runner;
     const returnsObservable = Reflect.getMetadata('design:returntype', Object.getPrototypeOf(target), name) === Observable;
     const run = (self: unknown, args: unknown[]) =>
-      runner.run(compiled, args, () => settle(original.apply(self, args))).then((result) => result.value);
+      runner.run(compiled, args, () => settle(original.apply(self, args)), valueOnly);
     const wrapped = returnsObservable
       ? function (this: unknown, ...args: unknown[]) {
           return defer(() => from(run(this, args)));

@@ -87,7 +87,7 @@ export function cachedRouteHandler(
     // A copy without the hidden parameter: shortening the array in place (args.length = n) costs more.
     const args = routeArgs.length > responseIndex ? routeArgs.slice(0, responseIndex) : routeArgs;
     if (!(handle instanceof ResponseHandle)) return original.apply(this, args);
-    return runner.run(compiled, args, () => settle(original.apply(this, args))).then(({ value, status }) => {
+    return runner.run(compiled, args, () => settle(original.apply(this, args)), (value, status) => {
       if (compiled.cacheable) handle.response.header(CACHE_STATUS_HEADER, status);
       return value;
     });

@@ -70,19 +70,24 @@ export class RedisStore implements CacheStore {
     return this.client as unknown as LockCommands;
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
-    return (await this.client.getBuffer(key)) ?? undefined;
+  // get and getMany return ioredis' promise (mapped) rather than await it: one promise reaction less on every hit.
+  get(key: string): Promise<Buffer | undefined> {
+    return this.client.getBuffer(key).then(orUndefined);
   }
 
-  async getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
-    if (keys.length === 0) return [];
-    if (!this.client.isCluster) return (await this.client.mgetBuffer(...keys)).map((value) => value ?? undefined);
-    // MGET on a Cluster takes keys of one slot only: one MGET per slot, sent concurrently, answers put back in order.
+  getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+    if (keys.length === 0) return Promise.resolve([]);
+    if (!this.client.isCluster) return this.client.mgetBuffer(...keys).then((values) => values.map(orUndefined));
+    return this.getManyBySlot(keys);
+  }
+
+  /** MGET on a Cluster takes keys of one slot only: one MGET per slot, sent concurrently, answers put back in order. */
+  private async getManyBySlot(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
     const values = new Array<Buffer | undefined>(keys.length);
     await Promise.all(
       positionsBySlot(keys).map(async (positions) => {
         const replies = await this.client.mgetBuffer(...positions.map((position) => keys[position]));
-        positions.forEach((position, index) => (values[position] = replies[index] ?? undefined));
+        positions.forEach((position, index) => (values[position] = orUndefined(replies[index])));
       }),
     );
     return values;
@@ -195,4 +200,9 @@ function positionsBySlot(keys: readonly string[]): number[][] {
 /** Escapes the characters SCAN MATCH treats as a pattern, so a prefix matches only itself. */
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** Redis' nil as the store contract's "absent". */
+function orUndefined(value: Buffer | null): Buffer | undefined {
+  return value ?? undefined;
 }
