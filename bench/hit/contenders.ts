@@ -32,7 +32,7 @@ export interface HitContenderSpec {
   open(context: { redisUrl: string; prefix: string }): Promise<HitClient>;
 }
 
-export type HitContenderId = 'raw' | 'ours-l2' | 'ours-l1' | 'ours-l2-metrics' | 'ours-l1-metrics' | 'cache-manager' | 'bentocache-l2' | 'bentocache-l1-bus' | 'cacheable';
+export type HitContenderId = 'raw' | 'ours-l2' | 'ours-l2-immutable' | 'ours-l1' | 'ours-l2-metrics' | 'ours-l1-metrics' | 'cache-manager' | 'bentocache-l2' | 'bentocache-l1-bus' | 'cacheable';
 
 const TTL_MS = 10 * 60_000;
 
@@ -59,11 +59,13 @@ const raw: HitContenderSpec = {
 };
 
 /**
- * Ours: a @Cacheable method of a provider, in a Nest application context; `l1` picks the policy. With `metrics`,
+ * Ours: a @Cacheable method of a provider, in a Nest application context; `policy` sets the policy's `l1` and
+ * `immutable` (hits share one frozen value instead of a copy each). With `metrics`,
  * CacheMetricsModule is imported too (Prometheus on a fresh prom-client Registry, the other options at their defaults:
  * OpenTelemetry on, a no-op without an SDK), as an app that exports metrics would run it.
  */
-function ours(id: HitContenderId, label: string, l1: boolean, metrics?: { baseline: HitContenderId }): HitContenderSpec {
+function ours(id: HitContenderId, label: string, policy: { l1: boolean; immutable?: boolean }, metrics?: { baseline: HitContenderId }): HitContenderSpec {
+  const { l1, immutable = false } = policy;
   return {
     id,
     label,
@@ -86,7 +88,7 @@ function ours(id: HitContenderId, label: string, l1: boolean, metrics?: { baseli
             isGlobal: metrics !== undefined,
             redis: redisUrl,
             namespace: prefix,
-            policies: { items: { ttl: TTL_MS, earlyRefreshBeta: 0, l1 } },
+            policies: { items: { ttl: TTL_MS, earlyRefreshBeta: 0, l1, immutable } },
             // Room for the memory measurement's 100k entries (the default bound is 10,000 entries, 64 MiB).
             l1: { maxEntries: 200_000, maxBytes: 1024 * 2 ** 20 },
           }),
@@ -176,10 +178,11 @@ const cacheable: HitContenderSpec = {
 
 export const HIT_CONTENDERS: readonly HitContenderSpec[] = [
   raw,
-  ours('ours-l2', 'ours @Cacheable (Redis only)', false),
-  ours('ours-l2-metrics', 'ours @Cacheable (Redis only) + metrics', false, { baseline: 'ours-l2' }),
-  ours('ours-l1', 'ours @Cacheable (l1: true)', true),
-  ours('ours-l1-metrics', 'ours @Cacheable (l1: true) + metrics', true, { baseline: 'ours-l1' }),
+  ours('ours-l2', 'ours @Cacheable (Redis only)', { l1: false }),
+  ours('ours-l2-metrics', 'ours @Cacheable (Redis only) + metrics', { l1: false }, { baseline: 'ours-l2' }),
+  ours('ours-l2-immutable', 'ours @Cacheable (Redis only, immutable)', { l1: false, immutable: true }),
+  ours('ours-l1', 'ours @Cacheable (l1: true)', { l1: true }),
+  ours('ours-l1-metrics', 'ours @Cacheable (l1: true) + metrics', { l1: true }, { baseline: 'ours-l1' }),
   fromStampede('cache-manager', 'cache-manager', '@nestjs/cache-manager wrap (Keyv Redis)'),
   fromStampede('bentocache-l2', 'bentocache', 'bentocache getOrSet (L2 only)'),
   bentocacheL1Bus,

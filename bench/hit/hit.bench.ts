@@ -311,6 +311,7 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
   const http = (variant: HttpVariant) => httpRows.find((candidate) => candidate.variant === variant);
   const l2 = row('ours-l2');
   const l1 = row('ours-l1');
+  const immutable = callsRows.find((candidate) => candidate.id === 'ours-l2-immutable');
   const httpOurs = http('ours-l2');
   const overheadRows = metricsOverhead(callsRows, callsRounds);
   const overheadOf = (baseline: HitContenderId) => {
@@ -323,6 +324,8 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
     l1Us: l1.seqUsPerOp,
     httpRatio: httpOurs?.ratio,
     l2SeqRatioToRawProcess: l2.seqRatioToRawProcess,
+    l2ImmutableSeqRatio: immutable?.seqRatio,
+    l2ImmutableConcRatio: immutable?.concRatio,
     l2SeqUs: l2.seqUsPerOp,
     l2ConcOpsPerSec: l2.concOpsPerSec,
     l1ConcOpsPerSec: l1.concOpsPerSec,
@@ -367,6 +370,7 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
     'serverCpuUsPerReq: CPU time (user + system) of the server process per request during the measured run, its own cost apart from autocannon, which shares the two cores and caps the ceiling. serverUserUsPerReq: its user-space part (the JavaScript); the system part is mostly the socket writes, whose cost per request grows as req/s drops.',
     `seqRatio: µs per call relative to raw ioredis (lower is better), measured in the contender's own process: its ${CALLS.sequentialOps.toLocaleString('en-US')} sequential calls run in ${CALLS.sequentialBlocks} blocks alternating with blocks of a raw ioredis client (GET + JSON.parse) opened beside it, and the ratio is the median over the blocks of contender / reference in the adjacent block, then the median over rounds (a burst of host load within one block does not move a median; the raw row's own ratio shows what the method reads for no difference). seqRatioToRawProcess: the same µs relative to the raw ioredis process of the same round, which ran up to a minute apart; on this host its per-round ratios spread by +-15 % for the same code, which hides a difference of a few µs. concRatio: ops/s relative to raw ioredis (higher is better); raw ioredis runs with its defaults (no auto-pipelining), ours with the module defaults (no auto-pipelining; reads that start together go out as MGETs of up to 8 keys, sent at once, so 100 concurrent callers cost 13 commands per round instead of 100).`,
     `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved (HTTP: every server alive from the start, ${HTTP.rounds} rounds of back-to-back measurements); ratios are medians of per-round ratios to the floor (HTTP: the ceiling) measured in the same round, and µs, ops/s and req/s are medians across rounds. This host's speed drifts by up to 2x over minutes, so ratios are steadier than absolute numbers. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,
+    `immutable: the policy option by which callers promise to only read the data; its hits share one deeply frozen value per stored version instead of a copy each (the targets are measured on the default policy, which copies).`,
     `Ours remembers a decoded copy of the 1,000 most recently read keys from their second read on, so these ${CALLS.keys} keys are copied rather than decoded on a hit (raw ioredis parses every time). With 5,000 keys read round robin, none read again while remembered, ours decodes every hit too: a paired A/B on this host then put the sequential Redis hit at about 1.4 x raw (1.1 x with 100 keys).`,
   ];
   if (overheadRows.length > 0) {

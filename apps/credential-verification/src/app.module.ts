@@ -34,7 +34,9 @@ export class AppModule {
             // derived from the clock on every read, so only cosmetic fields can be stale.
             // Unknown ids (404s) are negative-cached for 30 s: a burst of scans of a mistyped or forged code costs
             // one query, and a credential issued meanwhile replaces the entry through write-through.
-            credential: { ttl: '10m', negativeTtl: '30s' },
+            // Immutable: the verify path only reads credentials, so scans share one frozen copy per version
+            // instead of each copying it (the ceremony's hot path).
+            credential: { ttl: '10m', negativeTtl: '30s', immutable: true },
             // A holder's list of credentials: 10 min, like the credentials in it; evicted on issue and revoke.
             holderCredentials: { ttl: '10m' },
             // User profiles: 5 min. A stale display name is tolerable; an update evicts at once anyway.
@@ -42,8 +44,8 @@ export class AppModule {
             // Organisation settings (branding, messages, flags): 60 s. Changes should take effect quickly, and an
             // update evicts the entry for every instance at once. Read on every verification, so each instance keeps
             // them in memory too (L1): the bus drops those copies on an update, and should a bus message be lost,
-            // a copy lives 10 s at most.
-            orgSettings: { ttl: '60s', l1: { ttl: '10s' } },
+            // a copy lives 10 s at most. Only read, like credentials: shared and frozen.
+            orgSettings: { ttl: '60s', l1: { ttl: '10s' }, immutable: true },
             // Public stats / dashboard counts: 30 min. Nobody expects real-time accuracy, and the counts are costly.
             publicStats: { ttl: '30m' },
             // Auth tokens: never cached. A revoked token must stop working on the very next request.

@@ -474,7 +474,7 @@ export class CacheEngine {
       if (policy.maxBytes !== undefined && bytes.length > policy.maxBytes) {
         throw new DecodeError(policy.codec.name, `entry of ${bytes.length} bytes exceeds maxBytes (${policy.maxBytes})`);
       }
-      const { value, freshUntil, loadMs, tags, formatVersion } = this.decoder.decode<T>(key, policy.codec, bytes);
+      const { value, freshUntil, loadMs, tags, formatVersion } = this.decoder.decode<T>(key, policy.codec, bytes, policy.immutable);
       entry = { value, freshUntil, loadMs, tags, formatVersion, bytes };
     } catch (error) {
       return this.discardBadEntry(key, policy, error as CacheError);
@@ -584,6 +584,7 @@ export class CacheEngine {
    * cheaper than decoding the bytes again.
    */
   private joinerCopy<T>(key: string, { value, bytes, status }: LookupResult<unknown>, policy: ResolvedPolicy): T {
+    if (status !== 'MISS' && policy.immutable) return value as T; // decoded, hence the shared frozen value
     const copy = status === 'MISS' ? undefined : this.decoder.copyValue<T>(policy.codec, value);
     return copy ? copy.value : this.ownCopy<T>(key, value, bytes, policy);
   }
@@ -882,7 +883,7 @@ export class CacheEngine {
 
   /** The value in `bytes`, read or written under `key`, as a copy of the caller's own (see {@link EntryDecoder}). */
   private decode<T>(key: string, bytes: Buffer, policy: ResolvedPolicy): T {
-    return this.decoder.decode<T>(key, policy.codec, bytes).value;
+    return this.decoder.decode<T>(key, policy.codec, bytes, policy.immutable).value;
   }
 }
 

@@ -26,7 +26,7 @@ describe('PolicyRegistry', () => {
   describe('defaults', () => {
     it('a named policy that sets nothing gets ttl 5m, jitter 0.1, cache true, no negative TTL, JSON', () => {
       const policy = registry({ plain: {} }).resolve('plain');
-      expect(policy).toMatchObject({ name: 'plain', cache: true, ttlMs: 300_000, jitter: 0.1, negativeTtlMs: undefined });
+      expect(policy).toMatchObject({ name: 'plain', cache: true, ttlMs: 300_000, jitter: 0.1, negativeTtlMs: undefined, immutable: false });
       expect(policy.codec).toBeInstanceOf(JsonCodec);
     });
 
@@ -158,6 +158,12 @@ describe('PolicyRegistry', () => {
     it('rejects a cache flag that is not a boolean', () => {
       const error = thrownBy(() => registry({ token: { cache: 'no' as unknown as boolean } }));
       expect(error.message).toContain('policies.token.cache must be true or false');
+    });
+
+    it('rejects an immutable flag that is not a boolean, and lets named policies inherit it', () => {
+      const error = thrownBy(() => registry({ credential: { immutable: 'yes' as unknown as boolean } }));
+      expect(error.message).toContain('policies.credential.immutable must be true or false');
+      expect(registry({ shared: {} }, { immutable: true }).resolve('shared').immutable).toBe(true);
     });
 
     it('rejects a policy that is not an object', () => {

@@ -25,6 +25,7 @@ const KNOWN_POLICY_FIELDS = new Set<keyof CachePolicyOptions>([
   'hardTimeout',
   'sliding',
   'maxBytes',
+  'immutable',
   'l1',
   'readTimeout',
 ]);
@@ -110,6 +111,8 @@ function resolvePolicy(
     throw new InvalidOptionsError(`${path}.earlyRefreshBeta`, 'must be a number >= 0 (0 turns early refresh off)');
   }
   const sliding = options.sliding ?? base?.sliding ?? false;
+  const immutable = options.immutable ?? base?.immutable ?? false;
+  if (typeof immutable !== 'boolean') throw new InvalidOptionsError(`${path}.immutable`, 'must be true or false');
   const policy: ResolvedPolicy = {
     name,
     cache,
@@ -126,6 +129,7 @@ function resolvePolicy(
     hardTimeoutMs: duration('hardTimeout') ?? base?.hardTimeoutMs,
     sliding,
     maxBytes: options.maxBytes ?? base?.maxBytes,
+    immutable,
     l1: resolveL1(options.l1, base?.l1, `${path}.l1`),
     readTimeoutMs: options.readTimeout === undefined ? base?.readTimeoutMs : positiveDuration(options.readTimeout, `${path}.readTimeout`),
   };

@@ -24,6 +24,8 @@ export interface ResolvedPolicy {
   readonly maxBytes: number | undefined;
   /** Timeout of this policy's entry reads; undefined uses the module's `timeouts.read`. */
   readonly readTimeoutMs: number | undefined;
+  /** Hits share one deeply frozen value per stored version instead of getting copies of their own. */
+  readonly immutable: boolean;
   /** In-process tier: on when set, with an optional cap on how long a copy is kept. */
   readonly l1: { readonly ttlMs: number | undefined } | undefined;
 }
