@@ -182,6 +182,7 @@ function metricsOverhead(callsRows: CallsRow[], rounds: Map<HitContenderId, Call
 const HTTP_VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
   { variant: 'static', label: 'static handler (ceiling)' },
   { variant: 'ours-l2', label: 'ours @Cacheable handler (Redis hit)' },
+  { variant: 'ours-l2-immutable', label: 'ours @Cacheable handler (Redis hit, immutable)' },
   { variant: 'ours-l1', label: 'ours @Cacheable handler (L1 hit)' },
   { variant: 'nest-interceptor', label: 'Nest CacheInterceptor (Keyv Redis)' },
   { variant: 'interceptor-floor', label: 'interceptor answering a constant (floor)' },
@@ -326,6 +327,7 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
     l2SeqRatioToRawProcess: l2.seqRatioToRawProcess,
     l2ImmutableSeqRatio: immutable?.seqRatio,
     l2ImmutableConcRatio: immutable?.concRatio,
+    httpImmutableRatio: http('ours-l2-immutable')?.ratio,
     l2SeqUs: l2.seqUsPerOp,
     l2ConcOpsPerSec: l2.concOpsPerSec,
     l1ConcOpsPerSec: l1.concOpsPerSec,

@@ -2,7 +2,8 @@
  * One HTTP server of the hit benchmark, on Fastify, in its own process (started by hit.bench.ts; the variant in
  * HIT_HTTP). GET /item/:id answers the same ~1 KB JSON body in every variant:
  * - `static`: a plain handler returning a constant object (the ceiling: no cache, no Redis);
- * - `ours-l2` / `ours-l1`: a @Cacheable controller handler (Redis hit / L1 hit);
+ * - `ours-l2` / `ours-l1`: a @Cacheable controller handler (Redis hit / L1 hit); `ours-l2-immutable`: the Redis hit
+ *   with the policy's `immutable: true` (hits share one frozen value instead of a copy each);
  * - `nest-interceptor`: Nest's CacheInterceptor (@nestjs/cache-manager, cache-manager 7) with the Keyv Redis store;
  * - `interceptor-floor`: the handler of `ours-*` behind an interceptor that answers the constant body without calling
  *   it: what Nest's interceptor pipeline costs by itself, the floor of any cache that works as an interceptor (ours
@@ -19,7 +20,7 @@ import { Cacheable, CacheModule } from '@app/cache';
 import { peerRequire } from '../support/peers';
 import { payload } from './payload';
 
-export type HttpVariant = 'static' | 'ours-l2' | 'ours-l1' | 'nest-interceptor' | 'interceptor-floor';
+export type HttpVariant = 'static' | 'ours-l2' | 'ours-l2-immutable' | 'ours-l1' | 'nest-interceptor' | 'interceptor-floor';
 export interface HttpChildConfig {
   variant: HttpVariant;
   redisUrl: string;
@@ -75,9 +76,11 @@ function moduleFor(config: HttpChildConfig): { imports: DynamicModule[]; control
     case 'interceptor-floor':
       return { imports: [], controllers: [InterceptedController], providers: [] };
     case 'ours-l2':
+    case 'ours-l2-immutable':
     case 'ours-l1': {
       const l1 = config.variant === 'ours-l1';
-      const cache = CacheModule.forRoot({ redis: config.redisUrl, namespace: config.prefix, policies: { items: { ttl: TTL_MS, earlyRefreshBeta: 0, l1 } } });
+      const immutable = config.variant === 'ours-l2-immutable';
+      const cache = CacheModule.forRoot({ redis: config.redisUrl, namespace: config.prefix, policies: { items: { ttl: TTL_MS, earlyRefreshBeta: 0, l1, immutable } } });
       return { imports: [cache], controllers: [OursController], providers: [] };
     }
     case 'nest-interceptor': {
