@@ -9,7 +9,7 @@ export { PolicyRegistry, type ResolvedPolicy } from './policies';
 export { type CacheCodec, JsonCodec, MsgpackCodec } from './serialization';
 export { type CacheKeySpec, type KeyPart, type KeyResult } from './keys';
 export { type CacheStore, MemoryStore, type MemoryStoreOptions, RedisStore, type RedisStoreOptions } from './stores';
-export { CacheEngine, type CacheResult, type CacheStatus, leaseKeyOf, type LoadOptions } from './engine/cache-engine';
+export { CacheEngine, type CacheResult, type CacheStatus, leaseKeyOf, type LoadOptions, type Present } from './engine/cache-engine';
 export type { BreakerState } from './engine/store-guard';
 export { CacheEvents, type CacheEventMap, type CacheEventType } from './engine/cache-events';
 export { CacheConnections } from './stores/cache-connections';
