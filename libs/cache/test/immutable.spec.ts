@@ -61,7 +61,7 @@ describe('immutable policies: hits share one frozen value', () => {
   afterAll(async () => {
     await fixture?.close();
     await cleanNamespace(redis, namespace);
-    redis.disconnect();
+    await redis.quit();
   });
 
   it.each([
