@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { CacheService } from '@app/cache';
-import { type CacheApp, createCacheApp } from './support/cache-app';
-import { cleanNamespace, rawRedis, readEnvelope, redisUrl, scanKeys, sleep, uniqueNamespace } from './support/redis';
+import { type CacheApp, startCacheSuite, stopCacheSuite } from './support/cache-app';
+import { readEnvelope, scanKeys, sleep, uniqueNamespace } from './support/redis';
 
 const namespace = uniqueNamespace('service');
 
@@ -12,22 +12,15 @@ describe('CacheService', () => {
   const key = (relative: string) => `${namespace}:${relative}`;
 
   beforeAll(async () => {
-    redis = rawRedis();
-    fixture = await createCacheApp({
+    ({ fixture, redis } = await startCacheSuite(namespace, {
       cache: {
-        redis: redisUrl(),
-        namespace,
         defaultPolicy: { ttl: '5m', jitter: 0 },
         policies: { short: { ttl: '300ms', jitter: 0 }, settings: { ttl: '1h', jitter: 0 } },
       },
-    });
+    }));
     cache = fixture.cache;
   });
-  afterAll(async () => {
-    await fixture?.close();
-    await cleanNamespace(redis, namespace);
-    await redis.quit();
-  });
+  afterAll(() => stopCacheSuite(namespace, { fixture, redis }));
 
   it('set then get round-trips a value under the namespace; get of a missing key is undefined', async () => {
     await expect(cache.get('missing')).resolves.toBeUndefined();

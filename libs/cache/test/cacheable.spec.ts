@@ -3,8 +3,8 @@ import { Reflector } from '@nestjs/core';
 import type Redis from 'ioredis';
 import { isObservable, lastValueFrom, Observable, of } from 'rxjs';
 import { CACHE_OPTIONS, Cacheable, CacheEngine, type PolicyRegistry } from '@app/cache';
-import { type CacheApp, createCacheApp } from './support/cache-app';
-import { cleanNamespace, rawRedis, readEnvelope, redisUrl, uniqueNamespace } from './support/redis';
+import { type CacheApp, startCacheSuite, stopCacheSuite } from './support/cache-app';
+import { readEnvelope, uniqueNamespace } from './support/redis';
 
 const namespace = uniqueNamespace('cacheable');
 
@@ -95,22 +95,15 @@ describe('@Cacheable on a service method', () => {
   let catalog: Catalog;
 
   beforeAll(async () => {
-    redis = rawRedis();
-    fixture = await createCacheApp({
+    ({ fixture, redis } = await startCacheSuite(namespace, {
       cache: {
-        redis: redisUrl(),
-        namespace,
         policies: { flat: { ttl: '60s', jitter: 0 }, jittered: { ttl: '100s', jitter: 0.1 } },
       },
       providers: [ItemRepository, Catalog],
-    });
+    }));
     catalog = fixture.get(Catalog);
   });
-  afterAll(async () => {
-    await fixture?.close();
-    await cleanNamespace(redis, namespace);
-    await redis.quit();
-  });
+  afterAll(() => stopCacheSuite(namespace, { fixture, redis }));
 
   it('misses, then hits without calling the method again', async () => {
     const first = await catalog.item('m1');

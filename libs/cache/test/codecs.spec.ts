@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Packr } from 'msgpackr';
 import { Cacheable, MsgpackCodec } from '@app/cache';
-import { type CacheApp, createCacheApp } from './support/cache-app';
+import { type CacheApp, startCacheSuite, stopCacheSuite } from './support/cache-app';
 import { captureLogs, type LogCapture } from './support/log-capture';
-import { cleanNamespace, rawRedis, readEnvelope, redisUrl, uniqueNamespace } from './support/redis';
+import { readEnvelope, uniqueNamespace } from './support/redis';
 
 const namespace = uniqueNamespace('codecs');
 
@@ -57,11 +57,8 @@ describe('codecs: values that cannot be encoded, bytes that cannot be decoded', 
   const decodeWarnings = () => warnings().filter((message) => message.includes('CACHE_DECODE_FAILED'));
 
   beforeAll(async () => {
-    redis = rawRedis();
-    fixture = await createCacheApp({
+    ({ fixture, redis } = await startCacheSuite(namespace, {
       cache: {
-        redis: redisUrl(),
-        namespace,
         policies: {
           functions: { ttl: '1m' },
           circular: { ttl: '1m' },
@@ -70,18 +67,14 @@ describe('codecs: values that cannot be encoded, bytes that cannot be decoded', 
         },
       },
       providers: [Documents],
-    });
+    }));
     documents = fixture.get(Documents);
   });
   beforeEach(() => {
     logs = captureLogs(['warn']);
   });
   afterEach(() => logs.restore());
-  afterAll(async () => {
-    await fixture?.close();
-    await cleanNamespace(redis, namespace);
-    await redis.quit();
-  });
+  afterAll(() => stopCacheSuite(namespace, { fixture, redis }));
 
   it('a value holding a function is returned, not cached, and warned about once over many calls', async () => {
     for (let i = 0; i < 4; i++) {

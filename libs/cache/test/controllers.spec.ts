@@ -13,8 +13,8 @@ import {
 } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Cacheable, CacheEvict, WriteThrough } from '@app/cache';
-import { type CacheApp, createCacheApp, PLATFORMS } from './support/cache-app';
-import { cleanNamespace, rawRedis, readEnvelope, redisUrl, scanKeys, uniqueNamespace } from './support/redis';
+import { type CacheApp, PLATFORMS, startCacheSuite, stopCacheSuite } from './support/cache-app';
+import { readEnvelope, scanKeys, uniqueNamespace } from './support/redis';
 
 /** The signed-in user, from a header (standing in for an auth guard). */
 const CurrentUser = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
@@ -84,20 +84,15 @@ describe.each(PLATFORMS)('controllers on %s', (platform) => {
   const key = (relative: string) => `${namespace}:${relative}`;
 
   beforeAll(async () => {
-    redis = rawRedis();
-    fixture = await createCacheApp({
-      cache: { redis: redisUrl(), namespace, policies: { http: { ttl: '1m' } } },
+    ({ fixture, redis } = await startCacheSuite(namespace, {
+      cache: { policies: { http: { ttl: '1m' } } },
       providers: [ArticleStore],
       controllers: [ArticlesController],
       platform,
-    });
+    }));
     store = fixture.get(ArticleStore);
   });
-  afterAll(async () => {
-    await fixture?.close();
-    await cleanNamespace(redis, namespace);
-    await redis.quit();
-  });
+  afterAll(() => stopCacheSuite(namespace, { fixture, redis }));
 
   it('answers MISS, then HIT with the same body, without running the handler again', async () => {
     const first = await fixture.http().get('/articles/1?lang=fr').expect(200);

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { CACHE_OPTIONS, Cacheable, CacheEngine, type PolicyRegistry } from '@app/cache';
-import { type CacheApp, createCacheApp } from './support/cache-app';
-import { cleanNamespace, rawRedis, redisUrl, uniqueNamespace } from './support/redis';
+import { type CacheApp, startCacheSuite, stopCacheSuite } from './support/cache-app';
+import { uniqueNamespace } from './support/redis';
 
 const namespace = uniqueNamespace('immutable');
 
@@ -43,11 +43,8 @@ describe('immutable policies: hits share one frozen value', () => {
   let certificates: Certificates;
 
   beforeAll(async () => {
-    redis = rawRedis();
-    fixture = await createCacheApp({
+    ({ fixture, redis } = await startCacheSuite(namespace, {
       cache: {
-        redis: redisUrl(),
-        namespace,
         policies: {
           readOnly: { ttl: '60s', jitter: 0, immutable: true },
           readOnlyL1: { ttl: '60s', jitter: 0, immutable: true, l1: true },
@@ -55,14 +52,10 @@ describe('immutable policies: hits share one frozen value', () => {
         },
       },
       providers: [Certificates],
-    });
+    }));
     certificates = fixture.get(Certificates);
   });
-  afterAll(async () => {
-    await fixture?.close();
-    await cleanNamespace(redis, namespace);
-    await redis.quit();
-  });
+  afterAll(() => stopCacheSuite(namespace, { fixture, redis }));
 
   it.each([
     ['Redis only', 'shared'],

@@ -1,8 +1,8 @@
 import { Controller, Get, Injectable, Param } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Cacheable, WriteThrough } from '@app/cache';
-import { type CacheApp, createCacheApp } from './support/cache-app';
-import { cleanNamespace, monitorCommands, rawRedis, redisUrl, scanKeys, uniqueNamespace } from './support/redis';
+import { type CacheApp, startCacheSuite, stopCacheSuite } from './support/cache-app';
+import { monitorCommands, redisUrl, scanKeys, uniqueNamespace } from './support/redis';
 
 const namespace = uniqueNamespace('never-cache');
 
@@ -39,18 +39,13 @@ describe("policy with cache: false (data that must never be cached)", () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    redis = rawRedis();
-    fixture = await createCacheApp({
-      cache: { redis: redisUrl(), namespace, policies: { secret: { cache: false }, normal: { ttl: '1m' } } },
+    ({ fixture, redis } = await startCacheSuite(namespace, {
+      cache: { policies: { secret: { cache: false }, normal: { ttl: '1m' } } },
       providers: [Tokens],
       controllers: [TokensController],
-    });
+    }));
   });
-  afterAll(async () => {
-    await fixture?.close();
-    await cleanNamespace(redis, namespace);
-    await redis.quit();
-  });
+  afterAll(() => stopCacheSuite(namespace, { fixture, redis }));
 
   it('calls the loader every time and never sends a command for its keys to Redis', async () => {
     const tokens = fixture.get(Tokens);

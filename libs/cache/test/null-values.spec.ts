@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Cacheable } from '@app/cache';
-import { type CacheApp, createCacheApp } from './support/cache-app';
-import { cleanNamespace, rawRedis, readEnvelope, redisUrl, uniqueNamespace } from './support/redis';
+import { type CacheApp, startCacheSuite, stopCacheSuite } from './support/cache-app';
+import { readEnvelope, uniqueNamespace } from './support/redis';
 
 const namespace = uniqueNamespace('null-values');
 
@@ -51,25 +51,18 @@ describe('null and undefined results', () => {
   const key = (relative: string) => `${namespace}:${relative}`;
 
   beforeAll(async () => {
-    redis = rawRedis();
-    fixture = await createCacheApp({
+    ({ fixture, redis } = await startCacheSuite(namespace, {
       cache: {
-        redis: redisUrl(),
-        namespace,
         policies: {
           negative: { ttl: '10m', negativeTtl: '30s', jitter: 0.1 },
           plain: { ttl: '10m' },
         },
       },
       providers: [Lookups],
-    });
+    }));
     lookups = fixture.get(Lookups);
   });
-  afterAll(async () => {
-    await fixture?.close();
-    await cleanNamespace(redis, namespace);
-    await redis.quit();
-  });
+  afterAll(() => stopCacheSuite(namespace, { fixture, redis }));
 
   it('caches null under the negative TTL (within its jitter band), not the main TTL', async () => {
     for (let i = 0; i < 3; i++) await expect(lookups.nullWithNegativeTtl('n1')).resolves.toBeNull();

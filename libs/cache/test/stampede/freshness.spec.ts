@@ -10,8 +10,8 @@ import {
   LoaderTimeoutError,
   type NormalizedCacheOptions,
 } from '@app/cache';
-import { type CacheApp, createCacheApp } from '../support/cache-app';
-import { cleanNamespace, rawRedis, readEnvelope, redisUrl, sleep, uniqueNamespace } from '../support/redis';
+import { type CacheApp, startCacheSuite, stopCacheSuite } from '../support/cache-app';
+import { readEnvelope, sleep, uniqueNamespace } from '../support/redis';
 
 /**
  * Freshness against real Redis and real clocks: stale-while-revalidate, grace with fail-safe back-off, soft and
@@ -78,20 +78,15 @@ describe('freshness', () => {
   let options: NormalizedCacheOptions;
 
   beforeAll(async () => {
-    redis = rawRedis();
-    fixture = await createCacheApp({
-      cache: { redis: redisUrl(), namespace, policies },
+    ({ fixture, redis } = await startCacheSuite(namespace, {
+      cache: { policies },
       providers: [Reports],
       controllers: [ReportsController],
-    });
+    }));
     engine = fixture.get(CacheEngine);
     options = fixture.get<NormalizedCacheOptions>(CACHE_OPTIONS);
   });
-  afterAll(async () => {
-    await fixture?.close();
-    await cleanNamespace(redis, namespace);
-    await redis.quit();
-  });
+  afterAll(() => stopCacheSuite(namespace, { fixture, redis }));
 
   /** One engine call, timed. */
   async function call<T>(key: string, policy: string, load: () => Promise<T>): Promise<CacheResult<T> & { ms: number }> {

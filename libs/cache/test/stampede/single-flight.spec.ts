@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Cacheable } from '@app/cache';
-import { type CacheApp, createCacheApp } from '../support/cache-app';
-import { cleanNamespace, rawRedis, redisUrl, sleep, uniqueNamespace } from '../support/redis';
+import { type CacheApp, startCacheSuite, stopCacheSuite } from '../support/cache-app';
+import { sleep, uniqueNamespace } from '../support/redis';
 
 /** Stampede protection in one process: 1,000 concurrent misses of one key share a single loader call. */
 const namespace = uniqueNamespace('stampede-1k');
@@ -25,19 +25,14 @@ describe('1,000 concurrent calls on a cold key', () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    redis = rawRedis();
-    fixture = await createCacheApp({
+    ({ fixture, redis } = await startCacheSuite(namespace, {
       // Store timeouts well above this machine's worst event-loop stalls under 1,000 callers: this suite is about
       // single-flight, not about the fail-open path a timed-out fill would take.
-      cache: { redis: redisUrl(), namespace, policies: { products: { ttl: '1m', earlyRefreshBeta: 0 } }, timeouts: { read: '2s', write: '2s' } },
+      cache: { policies: { products: { ttl: '1m', earlyRefreshBeta: 0 } }, timeouts: { read: '2s', write: '2s' } },
       providers: [Catalog],
-    });
+    }));
   });
-  afterAll(async () => {
-    await fixture?.close();
-    await cleanNamespace(redis, namespace);
-    await redis.quit();
-  });
+  afterAll(() => stopCacheSuite(namespace, { fixture, redis }));
 
   it('CacheService.getOrSet: the loader runs once; every caller gets an equal value of its own', async () => {
     let loads = 0;

@@ -1,8 +1,10 @@
 import type { DynamicModule, INestApplication, ModuleMetadata, Provider, Type } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import type Redis from 'ioredis';
 import request from 'supertest';
 import { CacheModule, type CacheModuleExtras, type CacheModuleOptions, CacheService } from '@app/cache';
+import { cleanNamespace, rawRedis, redisUrl } from './redis';
 
 /** The HTTP platforms controllers are tested on. */
 export type Platform = 'express' | 'fastify';
@@ -67,4 +69,32 @@ export async function createCacheApp(spec: CacheAppSpec): Promise<CacheApp> {
     http: () => request(app.getHttpServer()),
     close: () => app.close(),
   };
+}
+
+/** A suite's app on the test Redis and a raw client of that Redis (see {@link startCacheSuite}). */
+export interface CacheSuite {
+  readonly fixture: CacheApp;
+  readonly redis: Redis;
+}
+
+/**
+ * The usual suite set-up: a raw client of the test Redis, and an app whose cache lives there under `namespace`
+ * (`spec.cache` adds the policies and other options). Pair with {@link stopCacheSuite} in afterAll.
+ */
+export async function startCacheSuite(namespace: string, spec: CacheAppSpec & { cache?: Omit<CacheModuleOptions & CacheModuleExtras, 'redis' | 'namespace'> }): Promise<CacheSuite> {
+  const redis = rawRedis();
+  try {
+    return { fixture: await createCacheApp({ ...spec, cache: { redis: redisUrl(), namespace, ...spec.cache } }), redis };
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+}
+
+/** Closes what {@link startCacheSuite} started and deletes the suite's keys; tolerates a start that failed. */
+export async function stopCacheSuite(namespace: string, { fixture, redis }: Partial<CacheSuite>): Promise<void> {
+  await fixture?.close();
+  if (!redis) return;
+  await cleanNamespace(redis, namespace);
+  await redis.quit();
 }
