@@ -30,7 +30,7 @@ describe('start-up check of Redis memory settings', () => {
   /** Starts and closes an app on `url`; resolves to the Cache logger's lines. */
   async function startUpLines(url: string, cache: Record<string, unknown> = {}): Promise<LoggedLine[]> {
     const namespace = uniqueNamespace('config-check');
-    const fixture = await createCacheApp({ cache: { redis: url, namespace, policies: { profile: { ttl: '1m', l1: true }, token: { cache: false } }, ...cache } });
+    const fixture = await createCacheApp({ cache: { redis: url, namespace, policies: { profile: { ttl: '1m', l1: true }, token: { cache: false }, catalog: { ttl: '1m', immutable: true } }, ...cache } });
     await fixture.close();
     return logs.lines.filter((line) => !line.message.includes('closed'));
   }
@@ -62,8 +62,8 @@ describe('start-up check of Redis memory settings', () => {
     expect(infoLine(found)).toHaveLength(1);
     const [line] = infoLine(found);
     expect(line.message).toMatch(/^cache on Redis 127\.0\.0\.1:\d+ \(maxmemory 256mb, maxmemory-policy allkeys-lru\); namespace "it-config-check-[^"]+"/);
-    expect(line.message).toContain('policies: profile (never cached: token)');
-    expect(line.message).toContain('tiers: L2 redis, L1 (in-process) for profile');
+    expect(line.message).toContain('policies: profile, catalog (never cached: token)');
+    expect(line.message).toContain('tiers: L2 redis, L1 (in-process) for profile; immutable: catalog');
   });
 
   describe('with an ACL user', () => {

@@ -79,7 +79,7 @@ export class CacheConnections implements OnApplicationShutdown {
   }
 }
 
-/** `namespace "certs", policies: a, b (never cached: c); tiers: L2 redis, L1 (in-process) for a`. */
+/** `namespace "certs", policies: a, b (never cached: c); tiers: L2 redis, L1 (in-process) for a; immutable: b`. */
 function describeSetup(options: NormalizedCacheOptions, storeName: string): string {
   const policies = options.policies.names.map((name) => options.policies.resolve(name));
   const cached = policies.filter((policy) => policy.cache).map((policy) => policy.name);
@@ -87,8 +87,11 @@ function describeSetup(options: NormalizedCacheOptions, storeName: string): stri
   const withL1 = policies.filter((policy) => policy.cache && policy.l1).map((policy) => policy.name);
   if (options.policies.defaultPolicy.l1 && !withL1.includes(options.policies.defaultPolicy.name)) withL1.push(`${options.policies.defaultPolicy.name} (default)`);
   const tiers = [`L2 ${storeName}`, ...(withL1.length ? [`L1 (in-process) for ${withL1.join(', ')}`] : [])];
+  // Callers of these get shared frozen values: worth seeing at start-up when a write to one throws.
+  const immutable = policies.filter((policy) => policy.cache && policy.immutable).map((policy) => policy.name);
   return (
     `namespace "${options.namespace}", policies: ${cached.join(', ') || '(default only)'}` +
-    `${never.length ? ` (never cached: ${never.join(', ')})` : ''}; tiers: ${tiers.join(', ')}`
+    `${never.length ? ` (never cached: ${never.join(', ')})` : ''}; tiers: ${tiers.join(', ')}` +
+    `${immutable.length ? `; immutable: ${immutable.join(', ')}` : ''}`
   );
 }
