@@ -58,7 +58,7 @@ export class EntryDecoder {
     }
     const entry = decodeEntry<T>(codec, bytes);
     if (shared) {
-      if (!this.keep(key, codec, bytes, entry)) this.remembered.delete(key);
+      this.keep(key, codec, bytes, entry);
       return entry;
     }
     if (known === undefined) {
@@ -66,7 +66,8 @@ export class EntryDecoder {
       return entry;
     }
     const pristine = this.copy(codec, entry);
-    if (!pristine || !this.keep(key, codec, bytes, pristine)) this.remembered.delete(key);
+    if (pristine) this.keep(key, codec, bytes, pristine);
+    else this.remembered.delete(key);
     return entry;
   }
 
@@ -83,15 +84,15 @@ export class EntryDecoder {
     }
   }
 
-  /** Freezes `entry`'s value and remembers it for `key`; false when the value is nested too deeply to freeze. */
-  private keep(key: string, codec: CacheCodec, bytes: Buffer, entry: CacheEntry): boolean {
+  /** Freezes `entry`'s value and remembers it for `key`; forgets the key when the value is nested too deeply to freeze. */
+  private keep(key: string, codec: CacheCodec, bytes: Buffer, entry: CacheEntry): void {
     try {
       deepFreeze(entry.value);
     } catch {
-      return false;
+      this.remembered.delete(key);
+      return;
     }
     this.remembered.set(key, { codec, bytes: compactCopy(bytes), entry });
-    return true;
   }
 
   /** `entry` with a copy of its value, or undefined when the codec cannot copy it. */
