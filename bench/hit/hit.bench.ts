@@ -18,9 +18,10 @@ import { median, pairedRatios, round1, textTable } from '../support/stats';
  *       with L1), @nestjs/cache-manager, bentocache (L2 only; L1 + L2 + bus) and cacheable; sequential (µs/op) and
  *       100 concurrent callers (ops/s), each library in a fresh process of its own, in interleaved rounds; ratios
  *       are medians of per-round ratios, since the host's speed drifts between rounds;
- *   (2) HTTP on Fastify, 50 connections (autocannon): a static handler (the ceiling), ours (Redis hit, L1 hit), Nest's
- *       CacheInterceptor with the Keyv Redis store, and an interceptor that answers a constant (what Nest's interceptor
- *       pipeline costs by itself); req/s and ratio to the ceiling;
+ *   (2) HTTP on Fastify, 50 connections (autocannon): a static handler (the ceiling), ours (Redis hit, L1 hit), a raw
+ *       ioredis read in the handler (the floor of reading Redis per request), Nest's CacheInterceptor with the Keyv
+ *       Redis store, and an interceptor that answers a constant (what Nest's interceptor pipeline costs by itself);
+ *       req/s and ratios to the ceiling and to the raw read;
  *   (3) memory: bytes of L1 per 100k entries of the value.
  *   (4) metrics overhead: ours (Redis hit, L1 hit) again with CacheMetricsModule (Prometheus on a fresh prom-client
  *       Registry), in the same interleaved rounds of (1), reported as a ratio to the same variant without metrics.
@@ -70,6 +71,8 @@ interface HttpRow {
   server: string;
   reqPerSec: number;
   ratio: number;
+  /** Median over rounds of req/s / the raw ioredis handler's in the same round: cost beyond the Redis read itself. */
+  ratioToRawRedis: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -78,6 +81,8 @@ interface HttpRow {
   /** Its user-space share: the JavaScript's cost, without the kernel's socket work (which grows when the load drops). */
   serverUserUsPerReq: number;
 }
+/** One server's measurement in one round, before the ratios across servers. */
+type HttpMeasurement = Omit<HttpRow, 'ratio' | 'ratioToRawRedis'>;
 
 async function main(): Promise<void> {
   assertPeersInstalled();
@@ -184,6 +189,7 @@ const HTTP_VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
   { variant: 'ours-l2', label: 'ours @Cacheable handler (Redis hit)' },
   { variant: 'ours-l2-immutable', label: 'ours @Cacheable handler (Redis hit, immutable)' },
   { variant: 'ours-l1', label: 'ours @Cacheable handler (L1 hit)' },
+  { variant: 'raw-ioredis', label: 'raw ioredis GET + JSON.parse in the handler' },
   { variant: 'nest-interceptor', label: 'Nest CacheInterceptor (Keyv Redis)' },
   { variant: 'interceptor-floor', label: 'interceptor answering a constant (floor)' },
 ];
@@ -202,7 +208,7 @@ async function httpPhase(redisUrl: string, prefix: string): Promise<HttpRow[]> {
       servers.set(variant, await httpServer({ variant, redisUrl, prefix: `${prefix}:${variant}`, keys: HTTP.keys }));
       await cannon(servers.get(variant)!.port, HTTP.warmUpS);
     }
-    const rounds = new Map<HttpVariant, Array<Omit<HttpRow, 'ratio'>>>(HTTP_VARIANTS.map(({ variant }) => [variant, []]));
+    const rounds = new Map<HttpVariant, Array<HttpMeasurement>>(HTTP_VARIANTS.map(({ variant }) => [variant, []]));
     for (let round = 0; round < HTTP.rounds; round++) {
       // The ceiling first in even rounds and last in odd ones, so that it does not always run first.
       const order = round % 2 === 0 ? HTTP_VARIANTS : [...HTTP_VARIANTS.slice(1), HTTP_VARIANTS[0]];
@@ -213,14 +219,16 @@ async function httpPhase(redisUrl: string, prefix: string): Promise<HttpRow[]> {
       }
     }
     const ceiling = rounds.get('static')!;
+    const rawRedis = rounds.get('raw-ioredis')!;
     return HTTP_VARIANTS.map(({ variant, label }) => {
       const measured = rounds.get(variant)!;
-      const middle = (pick: (row: Omit<HttpRow, 'ratio'>) => number) => median(measured.map(pick));
+      const middle = (pick: (row: HttpMeasurement) => number) => median(measured.map(pick));
       return {
         variant,
         server: label,
         reqPerSec: Math.round(middle((row) => row.reqPerSec)),
         ratio: round2(pairedRatio(measured, ceiling, (row) => row.reqPerSec)),
+        ratioToRawRedis: round2(pairedRatio(measured, rawRedis, (row) => row.reqPerSec)),
         p50Ms: middle((row) => row.p50Ms),
         p99Ms: middle((row) => row.p99Ms),
         errors: measured.reduce((sum, row) => sum + row.errors, 0),
@@ -234,7 +242,7 @@ async function httpPhase(redisUrl: string, prefix: string): Promise<HttpRow[]> {
 }
 
 /** One measurement of a warmed-up server: req/s and latency from autocannon, CPU from the server. */
-async function measureHttp(server: Awaited<ReturnType<typeof httpServer>>, variant: HttpVariant, label: string): Promise<Omit<HttpRow, 'ratio'>> {
+async function measureHttp(server: Awaited<ReturnType<typeof httpServer>>, variant: HttpVariant, label: string): Promise<HttpMeasurement> {
   const cpuBefore = await server.cpu();
   const result = await cannon(server.port, HTTP.durationS);
   const cpuAfter = await server.cpu();
@@ -328,6 +336,7 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
     l2ImmutableSeqRatio: immutable?.seqRatio,
     l2ImmutableConcRatio: immutable?.concRatio,
     httpImmutableRatio: http('ours-l2-immutable')?.ratio,
+    httpRatioToRawRedis: httpOurs?.ratioToRawRedis,
     l2SeqUs: l2.seqUsPerOp,
     l2ConcOpsPerSec: l2.concOpsPerSec,
     l1ConcOpsPerSec: l1.concOpsPerSec,
@@ -350,9 +359,9 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
   if (floor) Object.assign(peers, { 'interceptor-floor-http': { reqPerSec: floor.reqPerSec, ratio: floor.ratio } });
 
   const callsColumns = ['library', 'seqUsPerOp', 'seqRatio', 'seqRatioToRawProcess', 'concOpsPerSec', 'concRatio', 'concUsPerOp'];
-  const httpColumns = ['server', 'reqPerSec', 'ratio', 'serverCpuUsPerReq', 'serverUserUsPerReq', 'p50Ms', 'p99Ms', 'errors'];
+  const httpColumns = ['server', 'reqPerSec', 'ratio', 'ratioToRawRedis', 'serverCpuUsPerReq', 'serverUserUsPerReq', 'p50Ms', 'p99Ms', 'errors'];
   const callsTitle = `Hit path, ${PAYLOAD_BYTES}-byte JSON value: sequential and ${CALLS.concurrency} concurrent callers (ratio to raw ioredis)`;
-  const httpTitle = `HTTP on Fastify, ${HTTP.connections} connections (ratio to the static ceiling)`;
+  const httpTitle = `HTTP on Fastify, ${HTTP.connections} connections (ratio to the static ceiling and to a raw ioredis read in the handler)`;
   const overheadTitle = 'Metrics overhead on the hit path: ours with CacheMetricsModule (Prometheus) vs without, µs/call (ratio: with / without, 1.00 = none)';
   const memoryTitle = `L1 memory, filled with ${MEMORY.entries.toLocaleString('en-US')} entries of ${PAYLOAD_BYTES} bytes (per 100k: scaled from the entries held)`;
   const tables: Record<string, Record<string, unknown>[]> = {
@@ -368,7 +377,7 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
   const notes = [
     `Targets: Redis hit <= ${TARGETS.l2SeqRatio} x raw ioredis sequential (${ours.l2SeqRatio}: ${met.l2SeqRatio ? 'met' : 'missed'}); >= ${TARGETS.l2ConcRatio} x raw ops/s with ${CALLS.concurrency} concurrent callers (${ours.l2ConcRatio}: ${met.l2ConcRatio ? 'met' : 'missed'}); L1 hit <= ${TARGETS.l1Us} µs (${ours.l1Us}: ${met.l1Us ? 'met' : 'missed'}); HTTP (Redis hit) >= ${TARGETS.httpRatio} x static (${ours.httpRatio}: ${met.httpRatio ? 'met' : 'missed'}).`,
     `Interceptor floor: an interceptor that answers a constant without calling the handler reaches ${floor?.ratio ?? '-'} x static; any cache that serves hits from an interceptor (Nest's CacheInterceptor) pays that pipeline, plus decoding the value and serialising it again. Ours wraps the decorated handler in place instead, so a hit pays Nest's guards-pipes-handler path only.`,
-    `Redis hit ${ours.httpRatio !== undefined && ours.httpRatio >= 1 ? 'above the static ceiling' : 'at times above the static ceiling (not in this run)'}, L1 hit below it: a route that waits for Redis answers in batches (one MGET reply completes the requests of a whole pass of the event loop, whose responses are then written together), which on this host can cost less CPU per request than answering each request as it is parsed, as the static and L1 routes do. Paired A/Bs on this host (4 rounds each): a static handler with one @Param and an await at 0.94 x the parameterless one; an L1 hit through a @Cacheable service method behind a plain handler and through the @Cacheable handler itself within 2-5 % of each other. The L1 row is Nest's route cost plus the hit, not a cost of wrapping the handler.`,
+    `Raw ioredis in the handler (GET + JSON.parse, SET on a miss; one command per request, no batching) reaches ${http('raw-ioredis')?.ratio ?? '-'} x static: the floor of any cache that asks Redis on every request, since the command's write and read syscalls and Redis's own CPU share the two cores with the server and autocannon. Ours (Redis hit) reaches ${ours.httpRatioToRawRedis ?? '-'} x that floor (ratioToRawRedis); the HTTP target (>= ${TARGETS.httpRatio} x static) asks for the round trip to cost almost nothing. Paired A/Bs on this host (4 rounds each): a static handler with one @Param and an await at 0.94 x the parameterless one; an L1 hit through a @Cacheable service method behind a plain handler and through the @Cacheable handler itself within 2-5 % of each other. The L1 row is Nest's route cost plus the hit, not a cost of wrapping the handler.`,
     'serverCpuUsPerReq: CPU time (user + system) of the server process per request during the measured run, its own cost apart from autocannon, which shares the two cores and caps the ceiling. serverUserUsPerReq: its user-space part (the JavaScript); the system part is mostly the socket writes, whose cost per request grows as req/s drops.',
     `seqRatio: µs per call relative to raw ioredis (lower is better), measured in the contender's own process: its ${CALLS.sequentialOps.toLocaleString('en-US')} sequential calls run in ${CALLS.sequentialBlocks} blocks alternating with blocks of a raw ioredis client (GET + JSON.parse) opened beside it, and the ratio is the median over the blocks of contender / reference in the adjacent block, then the median over rounds (a burst of host load within one block does not move a median; the raw row's own ratio shows what the method reads for no difference). seqRatioToRawProcess: the same µs relative to the raw ioredis process of the same round, which ran up to a minute apart; on this host its per-round ratios spread by +-15 % for the same code, which hides a difference of a few µs. concRatio: ops/s relative to raw ioredis (higher is better); raw ioredis runs with its defaults (no auto-pipelining), ours with the module defaults (no auto-pipelining; reads that start together go out as MGETs of up to 8 keys, sent at once, so 100 concurrent callers cost 13 commands per round instead of 100).`,
     `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved (HTTP: every server alive from the start, ${HTTP.rounds} rounds of back-to-back measurements); ratios are medians of per-round ratios to the floor (HTTP: the ceiling) measured in the same round, and µs, ops/s and req/s are medians across rounds. This host's speed drifts by up to 2x over minutes, so ratios are steadier than absolute numbers. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,

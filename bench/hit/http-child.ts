@@ -4,6 +4,8 @@
  * - `static`: a plain handler returning a constant object (the ceiling: no cache, no Redis);
  * - `ours-l2` / `ours-l1`: a @Cacheable controller handler (Redis hit / L1 hit); `ours-l2-immutable`: the Redis hit
  *   with the policy's `immutable: true` (hits share one frozen value instead of a copy each);
+ * - `raw-ioredis`: a hand-written cache-aside read in the handler with one ioredis client (GET and JSON.parse; SET on a
+ *   miss): the floor of any cache that reads Redis on every request, the HTTP counterpart of the calls' raw row;
  * - `nest-interceptor`: Nest's CacheInterceptor (@nestjs/cache-manager, cache-manager 7) with the Keyv Redis store;
  * - `interceptor-floor`: the handler of `ours-*` behind an interceptor that answers the constant body without calling
  *   it: what Nest's interceptor pipeline costs by itself, the floor of any cache that works as an interceptor (ours
@@ -12,15 +14,16 @@
  * process.cpuUsage(); exits on 'exit'.
  */
 import 'reflect-metadata';
-import { type CallHandler, Controller, type DynamicModule, Get, Injectable, Module, type NestInterceptor, Param, type Provider, type Type, UseInterceptors } from '@nestjs/common';
+import { type CallHandler, Controller, type DynamicModule, Get, Inject, Injectable, Module, type NestInterceptor, type OnModuleDestroy, Param, type Provider, type Type, UseInterceptors } from '@nestjs/common';
 import { APP_INTERCEPTOR, HttpAdapterHost, NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import Redis from 'ioredis';
 import { type Observable, of } from 'rxjs';
 import { Cacheable, CacheModule } from '@app/cache';
 import { peerRequire } from '../support/peers';
 import { payload } from './payload';
 
-export type HttpVariant = 'static' | 'ours-l2' | 'ours-l2-immutable' | 'ours-l1' | 'nest-interceptor' | 'interceptor-floor';
+export type HttpVariant = 'static' | 'ours-l2' | 'ours-l2-immutable' | 'ours-l1' | 'raw-ioredis' | 'nest-interceptor' | 'interceptor-floor';
 export interface HttpChildConfig {
   variant: HttpVariant;
   redisUrl: string;
@@ -56,6 +59,39 @@ class PlainController {
   }
 }
 
+/** The raw variant's Redis client and key prefix. */
+@Injectable()
+class RawItems implements OnModuleDestroy {
+  private readonly redis: Redis;
+
+  constructor(@Inject('HIT_HTTP_CONFIG') private readonly config: HttpChildConfig) {
+    this.redis = new Redis(config.redisUrl);
+  }
+
+  async get(id: string): Promise<unknown> {
+    const key = `${this.config.prefix}:item:${id}`;
+    const cached = await this.redis.get(key);
+    if (cached !== null) return JSON.parse(cached);
+    const value = payload(Number(id));
+    await this.redis.set(key, JSON.stringify(value), 'PX', TTL_MS);
+    return value;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.redis.quit();
+  }
+}
+
+@Controller()
+class RawRedisController {
+  constructor(private readonly items: RawItems) {}
+
+  @Get('item/:id')
+  item(@Param('id') id: string) {
+    return this.items.get(id);
+  }
+}
+
 /** Answers every request with the constant body, as a cache hit would, without reading anything. */
 @Injectable()
 class ConstantAnswerInterceptor implements NestInterceptor {
@@ -83,6 +119,8 @@ function moduleFor(config: HttpChildConfig): { imports: DynamicModule[]; control
       const cache = CacheModule.forRoot({ redis: config.redisUrl, namespace: config.prefix, policies: { items: { ttl: TTL_MS, earlyRefreshBeta: 0, l1, immutable } } });
       return { imports: [cache], controllers: [OursController], providers: [] };
     }
+    case 'raw-ioredis':
+      return { imports: [], controllers: [RawRedisController], providers: [RawItems, { provide: 'HIT_HTTP_CONFIG', useValue: config }] };
     case 'nest-interceptor': {
       // The module and Keyv come from bench/peers; the interceptor is built by hand with this app's Reflector and
       // HttpAdapterHost, because its constructor's parameter types are bench/peers' copies of @nestjs/core classes.
