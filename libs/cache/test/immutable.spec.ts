@@ -109,6 +109,19 @@ describe('immutable policies: hits share one frozen value', () => {
     expect(results.every((result) => result.holder.name === 'holder of c4')).toBe(true);
   });
 
+  it('callers sharing a read of a value nested too deeply to freeze get values of their own', async () => {
+    // Our JSON encoder refuses such a value (JSON.stringify gives up sooner than the freeze does), but another writer
+    // may store one: its readers must not share a value that is not frozen.
+    const depth = 10_000;
+    const deep = `${'{"a":'.repeat(depth)}{}${'}'.repeat(depth)}`;
+    await redis.set(`${namespace}:shared:deep`, `{"v":${deep},"f":${Date.now() + 60_000},"l":1}`, 'PX', 60_000);
+    const loadsBefore = certificates.loads;
+    const results = await Promise.all(Array.from({ length: 3 }, () => certificates.shared('deep')));
+    expect(certificates.loads).toBe(loadsBefore);
+    expect(new Set(results).size).toBe(3);
+    expect(results.every((result) => 'a' in result)).toBe(true);
+  });
+
   it('a policy without immutable still gives every hit a mutable copy of its own', async () => {
     await certificates.copied('c5');
     const first = await certificates.copied('c5');

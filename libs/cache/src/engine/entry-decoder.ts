@@ -72,6 +72,15 @@ export class EntryDecoder {
   }
 
   /**
+   * Whether `value` is the frozen value that shared reads of `key` receive: false for a value {@link decode} returned
+   * without keeping it (nested too deeply to freeze, or too large to remember), which only its first caller may have.
+   */
+  isShared(key: string, value: unknown): boolean {
+    const known = this.remembered.peek(key);
+    return known !== undefined && known !== SEEN && known.entry.value === value;
+  }
+
+  /**
    * A copy the codec makes of a value it decoded, or undefined when it cannot (no `clone`, or a value nested too
    * deeply to copy recursively): the caller then decodes the bytes instead.
    */
