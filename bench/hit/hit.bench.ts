@@ -316,11 +316,12 @@ function child<T>(script: string, env: Record<string, string>, execArgv: string[
 }
 
 function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsResult[]>, httpRows: HttpRow[], memory: MemoryResult | undefined, meta: { runId: string; redis: string; wallS: number }): void {
-  const row = (id: HitContenderId) => callsRows.find((candidate) => candidate.id === id)!;
+  const findRow = (id: HitContenderId) => callsRows.find((candidate) => candidate.id === id);
+  const row = (id: HitContenderId) => findRow(id)!;
   const http = (variant: HttpVariant) => httpRows.find((candidate) => candidate.variant === variant);
   const l2 = row('ours-l2');
   const l1 = row('ours-l1');
-  const immutable = callsRows.find((candidate) => candidate.id === 'ours-l2-immutable');
+  const immutable = findRow('ours-l2-immutable');
   const httpOurs = http('ours-l2');
   const overheadRows = metricsOverhead(callsRows, callsRounds);
   const overheadOf = (baseline: HitContenderId) => {
