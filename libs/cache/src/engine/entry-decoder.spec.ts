@@ -26,6 +26,40 @@ describe('EntryDecoder', () => {
     for (const got of reads) expect(got).toEqual(entryOf(value()));
   });
 
+  it('makes the copy of a prepared read ahead of it: the read then copies nothing, and gets a value of its own', async () => {
+    const codec = new JsonCodec();
+    const clone = jest.spyOn(codec, 'clone');
+    const bytes = encodeEntry(codec, entryOf(value()));
+    decoder.decode('k', codec, bytes);
+    decoder.decode('k', codec, bytes); // kept from here on
+    clone.mockClear();
+    decoder.prepareCopy('k', codec);
+    decoder.prepareCopy('k', codec); // a copy is waiting already: not a second one
+    expect(clone).not.toHaveBeenCalled(); // made once the reactions already queued have run
+    await Promise.resolve();
+    expect(clone).toHaveBeenCalledTimes(1);
+    const prepared = decoder.decode<ReturnType<typeof value>>('k', codec, Buffer.from(bytes));
+    expect(clone).toHaveBeenCalledTimes(1);
+    expect(prepared).toEqual(entryOf(value()));
+    expect(Object.isFrozen(prepared.value)).toBe(false);
+    prepared.value.roles.push('mutated');
+    // The prepared copy goes to one read only: the next is copied again, from the intact remembered value.
+    const next = decoder.decode<ReturnType<typeof value>>('k', codec, Buffer.from(bytes));
+    expect(clone).toHaveBeenCalledTimes(2);
+    expect(next).toEqual(entryOf(value()));
+  });
+
+  it('does not hand a prepared copy to a read whose bytes changed', async () => {
+    const codec = new JsonCodec();
+    const first = encodeEntry(codec, entryOf({ v: 1 }));
+    decoder.decode('k', codec, first);
+    decoder.decode('k', codec, first);
+    decoder.prepareCopy('k', codec);
+    await Promise.resolve();
+    expect(decoder.decode('k', codec, encodeEntry(codec, entryOf({ v: 2 }))).value).toEqual({ v: 2 });
+    expect(decoder.decode('k', codec, first).value).toEqual({ v: 1 });
+  });
+
   it('keeps no copy for a key read once', () => {
     const codec = new JsonCodec();
     const clone = jest.spyOn(codec, 'clone');
