@@ -588,7 +588,7 @@ export class CacheEngine {
    */
   private joinerCopy<T>(key: string, { value, bytes, status }: LookupResult<unknown>, policy: ResolvedPolicy): T {
     if (status !== 'MISS' && policy.immutable && this.decoder.isShared(key, value)) return value as T;
-    const copy = status === 'MISS' ? undefined : this.decoder.copyValue<T>(policy.codec, value);
+    const copy = status === 'MISS' ? undefined : this.decoder.copyOf<T>(key, policy.codec, bytes, value);
     return copy ? copy.value : this.ownCopy<T>(key, value, bytes, policy);
   }
 

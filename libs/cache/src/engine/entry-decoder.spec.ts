@@ -49,6 +49,26 @@ describe('EntryDecoder', () => {
     expect(next).toEqual(entryOf(value()));
   });
 
+  it("copies a value that proved hot with the codec's compiled copier, asked for once", () => {
+    const codec = new JsonCodec();
+    const clone = jest.spyOn(codec, 'clone');
+    const copier = jest.spyOn(codec, 'copier');
+    const bytes = encodeEntry(codec, entryOf(value()));
+    const read = () => decoder.decode<ReturnType<typeof value>>('k', codec, Buffer.from(bytes));
+    for (let copy = 0; copy < 40; copy++) read();
+    expect(copier).toHaveBeenCalledTimes(1);
+    const clonesSoFar = clone.mock.calls.length;
+    const copies = Array.from({ length: 10 }, read);
+    expect(clone).toHaveBeenCalledTimes(clonesSoFar);
+    expect(new Set(copies.map((copy) => copy.value)).size).toBe(10);
+    copies[0].value.nested.list.push(3);
+    expect(read()).toEqual(entryOf(value()));
+    // Callers who share a read of those bytes get copies the same way.
+    const shared = decoder.copyOf<ReturnType<typeof value>>('k', codec, Buffer.from(bytes), copies[1].value);
+    expect(clone).toHaveBeenCalledTimes(clonesSoFar);
+    expect(shared?.value).toEqual(value());
+  });
+
   it('does not hand a prepared copy to a read whose bytes changed', async () => {
     const codec = new JsonCodec();
     const first = encodeEntry(codec, entryOf({ v: 1 }));

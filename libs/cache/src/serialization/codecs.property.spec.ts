@@ -95,10 +95,17 @@ describe.each(codecs)('%s codec properties', (_name, codec) => {
     fc.assert(
       fc.property(fc.oneof(jsonValue, valueWithDates), (value) => {
         const decoded = codec.decode(codec.encode(value));
-        const copy = codec.clone!(decoded);
-        expect(copy).toEqual(decoded);
-        const originals = new Set(objects(decoded));
-        expect(objects(copy).filter((object) => originals.has(object))).toEqual([]);
+        const copies = [codec.clone!(decoded)];
+        const copier = codec.copier?.(decoded);
+        if (copier) copies.push(copier(), copier());
+        const seen = new Set(objects(decoded));
+        for (const copy of copies) {
+          expect(copy).toEqual(decoded);
+          expect(JSON.stringify(copy)).toBe(JSON.stringify(decoded)); // keys in the same order, too
+          const own = objects(copy);
+          expect(own.filter((object) => seen.has(object))).toEqual([]);
+          own.forEach((object) => seen.add(object));
+        }
       }),
       { numRuns: 300 },
     );

@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { JsonCodec } from './json.codec';
+
+const SWC_REGISTER = join(__dirname, '..', '..', '..', '..', 'test', 'support', 'swc-register.js');
 
 const codec = new JsonCodec();
 const roundTrip = (value: unknown) => codec.decode(codec.encode(value));
@@ -116,5 +120,33 @@ describe('JsonCodec fast path (no reviver for plain text)', () => {
   it('decodes plain JSON without tags to the same value as with the reviver', () => {
     const value = { id: 'c1', tags: ['a', 'b'], nested: { n: 1, ok: true, none: null } };
     expect(codec.decode(codec.encode(value))).toEqual(value);
+  });
+
+  describe('copier', () => {
+    it('copies each value of a shape from its own primitives, though values of one shape share compiled code', () => {
+      const shaped = (id: number) => ({ id, name: `n${id}`, at: new Date(id), tags: [`t${id}`, null], nested: { ok: id % 2 === 0 } });
+      const first = codec.copier(roundTrip(shaped(1)))!;
+      const second = codec.copier(roundTrip(shaped(2)))!;
+      expect(first()).toEqual(shaped(1));
+      expect(second()).toEqual(shaped(2));
+      expect(first()).not.toBe(first());
+    });
+
+    it('makes no copier for a value with too many nodes, and copies primitives as they are', () => {
+      expect(codec.copier(roundTrip(Array.from({ length: 3_000 }, (_, index) => index)))).toBeUndefined();
+      expect(codec.copier(roundTrip(Array.from({ length: 1_000 }, (_, index) => index)))).toBeDefined();
+      expect(codec.copier('text')!()).toBe('text');
+    });
+
+    it('makes no copier where the runtime disallows code generation (node --disallow-code-generation-from-strings)', () => {
+      const script = `const { JsonCodec } = require(${JSON.stringify(__dirname)} + '/json.codec'); process.stdout.write(String(new JsonCodec().copier({ a: [1] })));`;
+      const output = execFileSync(process.execPath, ['--disallow-code-generation-from-strings', '-r', SWC_REGISTER, '-e', script], { encoding: 'utf8' });
+      expect(output).toBe('undefined');
+    });
+
+    it('makes no copier for a "__proto__" key, which an object literal would take for the prototype', () => {
+      const withProtoKey = JSON.parse('{"a":{"__proto__":{"polluted":true}}}');
+      expect(codec.copier(withProtoKey)).toBeUndefined();
+    });
   });
 });
