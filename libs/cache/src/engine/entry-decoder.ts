@@ -51,7 +51,8 @@ const SEEN = Symbol('seen once');
  *
  * Memory: at most {@link REMEMBERED_ENTRIES} keys, whose kept entries add up to at most {@link REMEMBERED_BYTES}
  * encoded bytes, each held twice (its bytes, and its value as objects on the heap), plus a prepared copy of the value
- * for each key whose read is waiting for the store.
+ * for each key whose read is waiting for the store, and for a value with a compiled copier, the array of its
+ * primitives (the code itself is shared by values of one shape, at most 256 shapes).
  */
 export class EntryDecoder {
   private readonly remembered = new LRUCache<string, Kept | typeof SEEN>({
