@@ -18,7 +18,8 @@ import { median, pairedRatios, round1, textTable } from '../support/stats';
  *       with L1), @nestjs/cache-manager, bentocache (L2 only; L1 + L2 + bus) and cacheable; sequential (µs/op) and
  *       100 concurrent callers (ops/s), each library in a fresh process of its own, in interleaved rounds; ratios
  *       are medians of per-round ratios, since the host's speed drifts between rounds;
- *   (2) HTTP on Fastify, 50 connections (autocannon): a static handler (the ceiling), ours (Redis hit, L1 hit), a raw
+ *   (2) HTTP on Fastify, 50 connections (autocannon): a static handler (the ceiling), the same body from an async
+ *       handler with an @Param (the cached routes' shape without a cache), ours (Redis hit, L1 hit), a raw
  *       ioredis read in the handler (the floor of reading Redis per request), Nest's CacheInterceptor with the Keyv
  *       Redis store, and an interceptor that answers a constant (what Nest's interceptor pipeline costs by itself);
  *       req/s and ratios to the ceiling and to the raw read;
@@ -186,6 +187,7 @@ function metricsOverhead(callsRows: CallsRow[], rounds: Map<HitContenderId, Call
 
 const HTTP_VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
   { variant: 'static', label: 'static handler (ceiling)' },
+  { variant: 'static-param', label: 'static body, async handler with @Param' },
   { variant: 'ours-l2', label: 'ours @Cacheable handler (Redis hit)' },
   { variant: 'ours-l2-immutable', label: 'ours @Cacheable handler (Redis hit, immutable)' },
   { variant: 'ours-l1', label: 'ours @Cacheable handler (L1 hit)' },
@@ -338,6 +340,7 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
     l2ImmutableConcRatio: immutable?.concRatio,
     httpImmutableRatio: http('ours-l2-immutable')?.ratio,
     httpRatioToRawRedis: httpOurs?.ratioToRawRedis,
+    httpStaticParamRatio: http('static-param')?.ratio,
     l2SeqUs: l2.seqUsPerOp,
     l2ConcOpsPerSec: l2.concOpsPerSec,
     l1ConcOpsPerSec: l1.concOpsPerSec,
@@ -378,7 +381,7 @@ function report(callsRows: CallsRow[], callsRounds: Map<HitContenderId, CallsRes
   const notes = [
     `Targets: Redis hit <= ${TARGETS.l2SeqRatio} x raw ioredis sequential (${ours.l2SeqRatio}: ${met.l2SeqRatio ? 'met' : 'missed'}); >= ${TARGETS.l2ConcRatio} x raw ops/s with ${CALLS.concurrency} concurrent callers (${ours.l2ConcRatio}: ${met.l2ConcRatio ? 'met' : 'missed'}); L1 hit <= ${TARGETS.l1Us} µs (${ours.l1Us}: ${met.l1Us ? 'met' : 'missed'}); HTTP (Redis hit) >= ${TARGETS.httpRatio} x static (${ours.httpRatio}: ${met.httpRatio ? 'met' : 'missed'}).`,
     `Interceptor floor: an interceptor that answers a constant without calling the handler reaches ${floor?.ratio ?? '-'} x static; any cache that serves hits from an interceptor (Nest's CacheInterceptor) pays that pipeline, plus decoding the value and serialising it again. Ours wraps the decorated handler in place instead, so a hit pays Nest's guards-pipes-handler path only.`,
-    `Raw ioredis in the handler (GET + JSON.parse, SET on a miss; one command per request, no batching) reaches ${http('raw-ioredis')?.ratio ?? '-'} x static: the floor of any cache that asks Redis on every request, since the command's write and read syscalls and Redis's own CPU share the two cores with the server and autocannon. Ours (Redis hit) reaches ${ours.httpRatioToRawRedis ?? '-'} x that floor (ratioToRawRedis); the HTTP target (>= ${TARGETS.httpRatio} x static) asks for the round trip to cost almost nothing. Paired A/Bs on this host (4 rounds each): a static handler with one @Param and an await at 0.94 x the parameterless one; an L1 hit through a @Cacheable service method behind a plain handler and through the @Cacheable handler itself within 2-5 % of each other. The L1 row is Nest's route cost plus the hit, not a cost of wrapping the handler.`,
+    `Raw ioredis in the handler (GET + JSON.parse, SET on a miss; one command per request, no batching) reaches ${http('raw-ioredis')?.ratio ?? '-'} x static: the floor of any cache that asks Redis on every request, since the command's write and read syscalls and Redis's own CPU share the two cores with the server and autocannon. Ours (Redis hit) reaches ${ours.httpRatioToRawRedis ?? '-'} x that floor (ratioToRawRedis). The static body from an async handler with an @Param, the shape of the cached routes without a cache, reaches ${ours.httpStaticParamRatio ?? '-'} x static. The HTTP target (>= ${TARGETS.httpRatio} x static) asks for the round trip to cost almost nothing. A paired A/B on this host (4 rounds): an L1 hit through a @Cacheable service method behind a plain handler and through the @Cacheable handler itself within 2-5 % of each other, so the L1 row is Nest's route cost plus the hit, not a cost of wrapping the handler.`,
     'serverCpuUsPerReq: CPU time (user + system) of the server process per request during the measured run, its own cost apart from autocannon, which shares the two cores and caps the ceiling. serverUserUsPerReq: its user-space part (the JavaScript); the system part is mostly the socket writes, whose cost per request grows as req/s drops.',
     `seqRatio: µs per call relative to raw ioredis (lower is better), measured in the contender's own process: its ${CALLS.sequentialOps.toLocaleString('en-US')} sequential calls run in ${CALLS.sequentialBlocks} blocks alternating with blocks of a raw ioredis client (GET + JSON.parse) opened beside it, and the ratio is the median over the blocks of contender / reference in the adjacent block, then the median over rounds (a burst of host load within one block does not move a median; the raw row's own ratio shows what the method reads for no difference). seqRatioToRawProcess: the same µs relative to the raw ioredis process of the same round, which ran up to a minute apart; on this host its per-round ratios spread by +-15 % for the same code, which hides a difference of a few µs. concRatio: ops/s relative to raw ioredis (higher is better); raw ioredis runs with its defaults (no auto-pipelining), ours with the module defaults (no auto-pipelining; reads that start together go out as MGETs of up to 8 keys, sent at once, so 100 concurrent callers cost 13 commands per round instead of 100).`,
     `Each library runs in a fresh process of its own, ${CALLS.rounds} round(s) interleaved (HTTP: every server alive from the start, ${HTTP.rounds} rounds of back-to-back measurements); ratios are medians of per-round ratios to the floor (HTTP: the ceiling) measured in the same round, and µs, ops/s and req/s are medians across rounds. This host's speed drifts by up to 2x over minutes, so ratios are steadier than absolute numbers. Keys: ${CALLS.keys} items read round robin; every measured call is a hit.`,

@@ -2,6 +2,8 @@
  * One HTTP server of the hit benchmark, on Fastify, in its own process (started by hit.bench.ts; the variant in
  * HIT_HTTP). GET /item/:id answers the same ~1 KB JSON body in every variant:
  * - `static`: a plain handler returning a constant object (the ceiling: no cache, no Redis);
+ * - `static-param`: the same constant behind the cached routes' shape, an async handler with an `@Param`: what that
+ *   shape costs by itself;
  * - `ours-l2` / `ours-l1`: a @Cacheable controller handler (Redis hit / L1 hit); `ours-l2-immutable`: the Redis hit
  *   with the policy's `immutable: true` (hits share one frozen value instead of a copy each);
  * - `raw-ioredis`: a hand-written cache-aside read in the handler with one ioredis client (GET and JSON.parse; SET on a
@@ -23,7 +25,7 @@ import { Cacheable, CacheModule } from '@app/cache';
 import { peerRequire } from '../support/peers';
 import { payload } from './payload';
 
-export type HttpVariant = 'static' | 'ours-l2' | 'ours-l2-immutable' | 'ours-l1' | 'raw-ioredis' | 'nest-interceptor' | 'interceptor-floor';
+export type HttpVariant = 'static' | 'static-param' | 'ours-l2' | 'ours-l2-immutable' | 'ours-l1' | 'raw-ioredis' | 'nest-interceptor' | 'interceptor-floor';
 export interface HttpChildConfig {
   variant: HttpVariant;
   redisUrl: string;
@@ -38,6 +40,14 @@ const STATIC_BODY = payload(1);
 class StaticController {
   @Get('item/:id')
   item() {
+    return STATIC_BODY;
+  }
+}
+
+@Controller()
+class StaticParamController {
+  @Get('item/:id')
+  async item(@Param('id') _id: string) {
     return STATIC_BODY;
   }
 }
@@ -109,6 +119,8 @@ function moduleFor(config: HttpChildConfig): { imports: DynamicModule[]; control
   switch (config.variant) {
     case 'static':
       return { imports: [], controllers: [StaticController], providers: [] };
+    case 'static-param':
+      return { imports: [], controllers: [StaticParamController], providers: [] };
     case 'interceptor-floor':
       return { imports: [], controllers: [InterceptedController], providers: [] };
     case 'ours-l2':
