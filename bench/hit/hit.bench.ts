@@ -39,7 +39,7 @@ const METRICS = process.env.HIT_METRICS !== '0';
 const CONTENDERS = HIT_CONTENDERS.filter((spec) => METRICS || spec.baseline === undefined);
 
 const CALLS = { keys: 100, warmUpOps: QUICK ? 2_000 : 10_000, sequentialOps: QUICK ? 5_000 : 30_000, sequentialBlocks: QUICK ? 4 : 30, concurrency: 100, concurrentMs: QUICK ? 1_000 : 4_000, rounds: QUICK ? 1 : 5 };
-const HTTP = { connections: 50, warmUpS: QUICK ? 1 : 2, durationS: QUICK ? 2 : 3, keys: 100, rounds: QUICK ? 1 : 5 };
+const HTTP = { connections: 50, warmUpS: QUICK ? 1 : 2, durationS: QUICK ? 2 : 3, keys: 100, rounds: QUICK ? 1 : 7 };
 const MEMORY = { entries: 100_000 };
 const TARGETS = { l2SeqRatio: 1.05, l2ConcRatio: 1.4, l1Us: 6, httpRatio: 0.95 };
 
