@@ -140,7 +140,7 @@ export class EntryDecoder {
    * A copy the codec makes of a value it decoded, or undefined when it cannot (no `clone`, or a value nested too
    * deeply to copy recursively): the caller then decodes the bytes instead.
    */
-  copyValue<T>(codec: CacheCodec, value: unknown): { value: T } | undefined {
+  private copyValue<T>(codec: CacheCodec, value: unknown): { value: T } | undefined {
     if (!codec.clone) return undefined;
     try {
       return { value: codec.clone(value) as T };
