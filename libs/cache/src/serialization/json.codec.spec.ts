@@ -132,6 +132,14 @@ describe('JsonCodec fast path (no reviver for plain text)', () => {
       expect(first()).not.toBe(first());
     });
 
+    it('copies keys that are awkward in source code, in their order', () => {
+      const awkward = roundTrip({ '': 1, '"quoted"': 2, 'back\\slash': 3, 'line\u2028sep': 4, '${x}': 5, '10': 6, '2': 7, '01': 8, 'ünï 🎉': 9, constructor: 10 });
+      const copy = codec.copier(awkward)!();
+      expect(copy).toEqual(awkward);
+      expect(Object.keys(copy as object)).toEqual(Object.keys(awkward as object));
+      expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    });
+
     it('makes no copier for a value with too many nodes, and copies primitives as they are', () => {
       expect(codec.copier(roundTrip(Array.from({ length: 3_000 }, (_, index) => index)))).toBeUndefined();
       expect(codec.copier(roundTrip(Array.from({ length: 1_000 }, (_, index) => index)))).toBeDefined();
