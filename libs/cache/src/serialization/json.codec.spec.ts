@@ -140,8 +140,10 @@ describe('JsonCodec fast path (no reviver for plain text)', () => {
       expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
     });
 
-    it('makes no copier for a value with too many nodes, and copies primitives as they are', () => {
+    it('makes no copier for a value with too many nodes or too long a source, and copies primitives as they are', () => {
       expect(codec.copier(roundTrip(Array.from({ length: 3_000 }, (_, index) => index)))).toBeUndefined();
+      expect(codec.copier(roundTrip({ ['k'.repeat(20_000)]: 1 }))).toBeUndefined();
+      expect(codec.copier(roundTrip({ ['k'.repeat(1_000)]: 1 }))).toBeDefined();
       expect(codec.copier(roundTrip(Array.from({ length: 1_000 }, (_, index) => index)))).toBeDefined();
       expect(codec.copier('text')!()).toBe('text');
     });

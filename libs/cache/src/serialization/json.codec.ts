@@ -35,7 +35,8 @@ export class JsonCodec implements CacheCodec {
    * Copies of one decoded value, made by code compiled for its shape: one object literal, nested, whose primitives
    * come from an array taken from the value once (about 15x faster than {@link clone} for a 1 KB object; compiling
    * takes about 40 µs, and values of one shape share the compiled code). Undefined when the value has more than
-   * {@link MAX_COPIER_NODES} nodes or the runtime disallows code generation.
+   * {@link MAX_COPIER_NODES} nodes, its source would exceed {@link MAX_COPIER_SOURCE} characters, or the runtime
+   * disallows code generation.
    */
   copier(decoded: unknown): (() => unknown) | undefined {
     if (typeof decoded !== 'object' || decoded === null) return () => decoded;
@@ -43,7 +44,7 @@ export class JsonCodec implements CacheCodec {
     let source: string | undefined;
     try {
       source = literalOf(decoded, primitives, { nodes: 0 });
-      if (source === undefined) return undefined;
+      if (source === undefined || source.length > MAX_COPIER_SOURCE) return undefined;
       let build = COPIERS.get(source);
       if (!build) {
         // The source holds only property names (each a JSON string literal) and indices into `primitives`.
@@ -62,6 +63,8 @@ export class JsonCodec implements CacheCodec {
 type CopierBuild = (primitives: readonly unknown[]) => unknown;
 /** The most nodes (objects, arrays, Dates, primitives) of a value that {@link JsonCodec.copier} compiles code for. */
 const MAX_COPIER_NODES = 2_000;
+/** The longest source it compiles (long property names): bounds the memory of {@link COPIERS}, about 4 MiB of source. */
+const MAX_COPIER_SOURCE = 16_384;
 /** Compiled copiers by their source, which is the shape of the values they copy. */
 const COPIERS = new LRUCache<string, CopierBuild>({ max: 256 });
 
