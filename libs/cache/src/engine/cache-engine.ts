@@ -455,7 +455,7 @@ export class CacheEngine {
       });
       onRead?.(read);
       // After the batch's send when the batcher was idle: the copy is made while the read is on the wire.
-      if (!policy.immutable && policy.codec.clone) this.decoder.prepareCopy(key, policy.codec);
+      this.decoder.prepareCopy(key, policy.codec, policy.immutable);
     });
   }
 

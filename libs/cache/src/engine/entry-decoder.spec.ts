@@ -33,8 +33,11 @@ describe('EntryDecoder', () => {
     decoder.decode('k', codec, bytes);
     decoder.decode('k', codec, bytes); // kept from here on
     clone.mockClear();
-    decoder.prepareCopy('k', codec);
-    decoder.prepareCopy('k', codec); // a copy is waiting already: not a second one
+    decoder.prepareCopy('k', codec, true); // a shared read takes the frozen value: nothing to prepare
+    await Promise.resolve();
+    expect(clone).not.toHaveBeenCalled();
+    decoder.prepareCopy('k', codec, false);
+    decoder.prepareCopy('k', codec, false); // a copy is waiting already: not a second one
     expect(clone).not.toHaveBeenCalled(); // made once the reactions already queued have run
     await Promise.resolve();
     expect(clone).toHaveBeenCalledTimes(1);
@@ -74,7 +77,7 @@ describe('EntryDecoder', () => {
     const first = encodeEntry(codec, entryOf({ v: 1 }));
     decoder.decode('k', codec, first);
     decoder.decode('k', codec, first);
-    decoder.prepareCopy('k', codec);
+    decoder.prepareCopy('k', codec, false);
     await Promise.resolve();
     expect(decoder.decode('k', codec, encodeEntry(codec, entryOf({ v: 2 }))).value).toEqual({ v: 2 });
     expect(decoder.decode('k', codec, first).value).toEqual({ v: 1 });

@@ -71,7 +71,7 @@ export class EntryDecoder {
   decode<T>(key: string, codec: CacheCodec, bytes: Buffer, shared = false): CacheEntry<T> {
     if (!codec.clone && !shared) return decodeEntry<T>(codec, bytes);
     const known = this.remembered.get(key);
-    if (known !== undefined && known !== SEEN && known.codec === codec && known.bytes.equals(bytes)) {
+    if (keeps(known, codec, bytes)) {
       if (shared) return known.entry as CacheEntry<T>;
       const copy = known.prepared ?? this.copyOfKept(known);
       known.prepared = undefined;
@@ -96,9 +96,11 @@ export class EntryDecoder {
    * Copies the value remembered for `key`, once the reactions already queued have run, for its next {@link decode},
    * which takes that copy if the bytes it gets are the remembered ones. Called as a read of the key goes out, it
    * spends the time the read waits for the store, which is otherwise idle on the caller's path: the copy is made once
-   * either way. Does nothing when there is nothing to copy, or a copy is waiting already.
+   * either way. Does nothing for a `shared` read (see {@link decode}), when there is nothing to copy, or when a copy
+   * is waiting already.
    */
-  prepareCopy(key: string, codec: CacheCodec): void {
+  prepareCopy(key: string, codec: CacheCodec, shared: boolean): void {
+    if (shared || !codec.clone) return;
     // One microtask for all the reads that start together: a microtask per read cost about 2 % of the throughput of
     // 100 concurrent callers.
     if (this.toPrepare.length === 0) queueMicrotask(() => this.prepareQueued());
@@ -110,8 +112,7 @@ export class EntryDecoder {
     this.toPrepare = [];
     for (const { key, codec } of queued) {
       const known = this.remembered.peek(key);
-      if (known === undefined || known === SEEN || known.codec !== codec || known.prepared) continue;
-      known.prepared = this.copyOfKept(known);
+      if (isKept(known) && known.codec === codec && !known.prepared) known.prepared = this.copyOfKept(known);
     }
   }
 
@@ -121,9 +122,7 @@ export class EntryDecoder {
    */
   copyOf<T>(key: string, codec: CacheCodec, bytes: Buffer | undefined, value: unknown): { value: T } | undefined {
     const known = this.remembered.peek(key);
-    if (bytes && known !== undefined && known !== SEEN && known.codec === codec && known.bytes.equals(bytes)) {
-      return this.copyOfKept(known) as { value: T } | undefined;
-    }
+    if (bytes && keeps(known, codec, bytes)) return this.copyOfKept(known) as { value: T } | undefined;
     return this.copyValue<T>(codec, value);
   }
 
@@ -133,7 +132,7 @@ export class EntryDecoder {
    */
   isShared(key: string, value: unknown): boolean {
     const known = this.remembered.peek(key);
-    return known !== undefined && known !== SEEN && known.entry.value === value;
+    return isKept(known) && known.entry.value === value;
   }
 
   /**
@@ -174,6 +173,16 @@ export class EntryDecoder {
     const copy = this.copyValue<T>(codec, entry.value);
     return copy && withValue<T>(entry, copy.value);
   }
+}
+
+/** Whether a key's remembered state is a kept entry (rather than nothing, or a first read only noted). */
+function isKept(remembered: Kept | typeof SEEN | undefined): remembered is Kept {
+  return remembered !== undefined && remembered !== SEEN;
+}
+
+/** Whether a key's remembered state is the kept entry of `bytes`, as `codec` decoded them. */
+function keeps(remembered: Kept | typeof SEEN | undefined, codec: CacheCodec, bytes: Buffer): remembered is Kept {
+  return isKept(remembered) && remembered.codec === codec && remembered.bytes.equals(bytes);
 }
 
 /** `entry` with another value. */

@@ -41,21 +41,22 @@ export class JsonCodec implements CacheCodec {
   copier(decoded: unknown): (() => unknown) | undefined {
     if (typeof decoded !== 'object' || decoded === null) return () => decoded;
     const primitives: unknown[] = [];
-    let source: string | undefined;
-    try {
-      source = literalOf(decoded, primitives, { nodes: 0 });
-      if (source === undefined || source.length > MAX_COPIER_SOURCE) return undefined;
-      let build = COPIERS.get(source);
-      if (!build) {
-        // The source holds only property names (each a JSON string literal) and indices into `primitives`.
-        build = new Function('p', `return ${source};`) as CopierBuild;
-        COPIERS.set(source, build);
-      }
-      const compiled = build;
-      return () => compiled(primitives);
-    } catch {
-      return undefined;
-    }
+    const source = literalOf(decoded, primitives, { nodes: 0 });
+    if (source === undefined || source.length > MAX_COPIER_SOURCE) return undefined;
+    const build = COPIERS.get(source) ?? compileCopier(source);
+    return build && (() => build(primitives));
+  }
+}
+
+/** Compiles the builder of `source` and caches it; undefined where the runtime disallows code generation. */
+function compileCopier(source: string): CopierBuild | undefined {
+  try {
+    // The source holds only property names (each a JSON string literal) and indices into `primitives`.
+    const build = new Function('p', `return ${source};`) as CopierBuild;
+    COPIERS.set(source, build);
+    return build;
+  } catch {
+    return undefined;
   }
 }
 
