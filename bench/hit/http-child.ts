@@ -19,10 +19,10 @@ import 'reflect-metadata';
 import { type CallHandler, Controller, type DynamicModule, Get, Inject, Injectable, Module, type NestInterceptor, type OnModuleDestroy, Param, type Provider, type Type, UseInterceptors } from '@nestjs/common';
 import { APP_INTERCEPTOR, HttpAdapterHost, NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import Redis from 'ioredis';
 import { type Observable, of } from 'rxjs';
 import { Cacheable, CacheModule } from '@app/cache';
 import { peerRequire } from '../support/peers';
+import { type HitClient, hitContender } from './contenders';
 import { payload } from './payload';
 
 export type HttpVariant = 'static' | 'static-param' | 'ours-l2' | 'ours-l2-immutable' | 'ours-l1' | 'raw-ioredis' | 'nest-interceptor' | 'interceptor-floor';
@@ -69,36 +69,20 @@ class PlainController {
   }
 }
 
-/** The raw variant's Redis client and key prefix. */
-@Injectable()
-class RawItems implements OnModuleDestroy {
-  private readonly redis: Redis;
-
-  constructor(@Inject('HIT_HTTP_CONFIG') private readonly config: HttpChildConfig) {
-    this.redis = new Redis(config.redisUrl);
-  }
-
-  async get(id: string): Promise<unknown> {
-    const key = `${this.config.prefix}:item:${id}`;
-    const cached = await this.redis.get(key);
-    if (cached !== null) return JSON.parse(cached);
-    const value = payload(Number(id));
-    await this.redis.set(key, JSON.stringify(value), 'PX', TTL_MS);
-    return value;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.redis.quit();
-  }
-}
+/** The raw variant's client: the calls benchmark's raw ioredis contender (GET + JSON.parse, SET on a miss). */
+const RAW_CLIENT = 'RAW_CLIENT';
 
 @Controller()
-class RawRedisController {
-  constructor(private readonly items: RawItems) {}
+class RawRedisController implements OnModuleDestroy {
+  constructor(@Inject(RAW_CLIENT) private readonly raw: HitClient) {}
 
   @Get('item/:id')
   item(@Param('id') id: string) {
-    return this.items.get(id);
+    return this.raw.get(Number(id));
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.raw.close();
   }
 }
 
@@ -132,7 +116,7 @@ function moduleFor(config: HttpChildConfig): { imports: DynamicModule[]; control
       return { imports: [cache], controllers: [OursController], providers: [] };
     }
     case 'raw-ioredis':
-      return { imports: [], controllers: [RawRedisController], providers: [RawItems, { provide: 'HIT_HTTP_CONFIG', useValue: config }] };
+      return { imports: [], controllers: [RawRedisController], providers: [{ provide: RAW_CLIENT, useFactory: () => hitContender('raw').open(config) }] };
     case 'nest-interceptor': {
       // The module and Keyv come from bench/peers; the interceptor is built by hand with this app's Reflector and
       // HttpAdapterHost, because its constructor's parameter types are bench/peers' copies of @nestjs/core classes.
